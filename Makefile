@@ -1,0 +1,34 @@
+# `make run` and `make test` set up everything they need from nothing (Python 3.11+ and make).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SAMPLE_PORT ?= 8000
+
+.PHONY: run test lint clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
+	touch $(STAMP)
+
+# Archive the bundled sample site, served on loopback under its own name.
+run: $(STAMP)
+	@$(BIN)/python -m archiver.samplesite --host 127.0.0.1 --port $(SAMPLE_PORT) & server=$$!; \
+	trap 'kill $$server 2>/dev/null' EXIT; \
+	$(BIN)/python -m archiver.samplesite.wait 127.0.0.1 $(SAMPLE_PORT) && \
+	$(BIN)/archiver crawl http://sample.archiver.test:$(SAMPLE_PORT)/ \
+		--output output/sample \
+		--resolve sample.archiver.test:$(SAMPLE_PORT):127.0.0.1
+
+test: $(STAMP)
+	$(BIN)/ruff check archiver spiders tests
+	tests/isolated.sh $(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check archiver spiders tests
+	$(BIN)/ruff format --check archiver spiders tests
+
+clean:
+	rm -rf $(VENV) output/*/

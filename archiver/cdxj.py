@@ -1,0 +1,87 @@
+"""The CDXJ index: one line per response or revisit record, in the form pywb reads.
+
+Lines are appended while records are written (the offsets are known then) and the file is
+sorted when the run closes. The line format is the one cdxj-indexer produces, so either
+tool's index serves the same collection.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import TextIO
+
+import surt
+
+_MIME_END = re.compile(r"[;\s]")
+
+
+def cdxj_mime(content_type: str | None) -> str | None:
+    """Content-Type up to the first ';' or space, as cdxj-indexer keeps it (case untouched)."""
+    if not content_type:
+        return None
+    return _MIME_END.split(content_type, 1)[0].strip() or None
+
+
+def url_key(url: str) -> str:
+    try:
+        return surt.surt(url)
+    except ValueError:
+        return url  # a URL surt cannot parse still gets indexed under itself
+
+
+def cdxj_line(
+    *,
+    url: str,
+    timestamp: str,
+    mime: str | None,
+    status: int | None,
+    digest: str,
+    length: int,
+    offset: int,
+    filename: str,
+) -> str:
+    fields: dict[str, str] = {"url": url}
+    if mime:
+        fields["mime"] = mime
+    if status is not None:
+        fields["status"] = str(status)
+    fields.update(digest=digest, length=str(length), offset=str(offset), filename=filename)
+    return f"{url_key(url)} {timestamp} {json.dumps(fields)}\n"
+
+
+class CdxjIndex:
+    """Appends lines to ``PATH.open`` and writes the sorted ``PATH`` on close."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._open_path = path.with_name(path.name + ".open")
+        self._out: TextIO | None = None
+        self.lines = 0
+
+    def add(self, line: str) -> None:
+        if self._out is None:
+            self._out = open(self._open_path, "a", encoding="utf-8")  # noqa: SIM115
+        self._out.write(line)
+        self._out.flush()
+        self.lines += 1
+
+    def close(self) -> None:
+        if self._out is None:
+            return
+        self._out.close()
+        self._out = None
+        with open(self._open_path, encoding="utf-8") as unsorted:
+            lines = unsorted.readlines()
+        # str order is code point order, which is the byte order of UTF-8: what pywb's
+        # binary search over the file expects (LC_ALL=C sort).
+        lines.sort()
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        with open(tmp, "w", encoding="utf-8") as out:
+            out.writelines(lines)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, self.path)
+        self._open_path.unlink()

@@ -1,0 +1,160 @@
+"""The ``archiver`` command line. ``main(args)`` is a function tests call directly."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from archiver import __version__
+from archiver.config import OPTIONS, load_toml, to_settings
+from archiver.errors import ArchiverError, ConfigError
+from archiver.resolve import parse_rules
+from archiver.run import Run
+from archiver.scope import Scope
+
+EXIT_OK = 0
+EXIT_FAILED = 1  # the run started but did not complete
+EXIT_USAGE = 2  # bad input: nothing was written
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="archiver", description="Archive websites into WARC files with a text manifest."
+    )
+    parser.add_argument("--version", action="version", version=f"archiver {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    crawl = commands.add_parser(
+        "crawl",
+        help="archive a website into a collection folder",
+        description="Crawl from the seeds and write WARC files, manifest, index and run summary.",
+    )
+    crawl.add_argument("seeds", nargs="*", metavar="SEED", help="URL to start from")
+    crawl.add_argument("--config", type=Path, metavar="FILE", help="TOML file of options")
+    for option in OPTIONS:
+        crawl.add_argument(
+            f"--{option.name}",
+            action="append" if option.repeatable else "store",
+            metavar=option.metavar,
+            help=option.help,
+            default=None,
+        )
+    crawl.add_argument("-v", "--verbose", action="store_true", help="log INFO to the console")
+    crawl.set_defaults(func=crawl_command)
+    return parser
+
+
+def main(args: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    parsed = parser.parse_args(args)
+    try:
+        return parsed.func(parsed)
+    except ArchiverError as exc:
+        print(f"archiver: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def gather_options(parsed: argparse.Namespace) -> dict[str, Any]:
+    """Config file values overlaid with the command line's."""
+    values = load_toml(parsed.config) if parsed.config else {}
+    for option in OPTIONS:
+        given = getattr(parsed, option.name.replace("-", "_"))
+        if given is not None:
+            values[option.name] = given
+    if parsed.seeds:
+        values["seeds"] = parsed.seeds
+    return values
+
+
+def crawl_command(parsed: argparse.Namespace) -> int:
+    options = gather_options(parsed)
+    if not options.get("seeds"):
+        raise ConfigError(
+            "no seed URL: give at least one, e.g. archiver crawl http://example.org/ --output DIR"
+        )
+    if not options.get("output"):
+        raise ConfigError("no collection folder: add --output DIR")
+    overrides = to_settings(options)
+    # Validate everything the crawl will need before anything is written.
+    parse_rules(overrides.get("ARCHIVER_RESOLVE", []))
+    Scope.build(
+        overrides["ARCHIVER_SEEDS"],
+        overrides.get("ARCHIVER_SCOPE", []),
+        overrides.get("ARCHIVER_ALLOW_HOSTS", []),
+        overrides.get("ARCHIVER_EXCLUDE", []),
+    )
+    run = Run.start(overrides["ARCHIVER_OUTPUT"])
+    overrides["ARCHIVER_RUN_ID"] = run.run_id
+    if not parsed.verbose:
+        overrides["LOG_LEVEL"] = "WARNING"
+    summary = run_crawl(overrides)
+    print_report(run, summary)
+    if summary.get("finish_reason") != "finished":
+        print(
+            f"archiver: error: the run stopped early ({summary.get('finish_reason')})",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    if not summary["counts"]["captures"]:
+        print(
+            "archiver: error: nothing was captured; see " + summary["files"]["log"], file=sys.stderr
+        )
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def run_crawl(overrides: dict[str, Any]) -> dict[str, Any]:
+    """Run one crawl in this process (Twisted's reactor runs once per process)."""
+    # Imported here so `archiver --help` and option errors stay fast.
+    from scrapy.crawler import CrawlerProcess
+    from scrapy.settings import Settings
+
+    from archiver.spider import ArchiveSpider
+    from archiver.summary import RunExtension
+
+    settings = Settings()
+    settings.setmodule("archiver.settings", priority="project")
+    settings.update(overrides, priority="cmdline")
+    process = CrawlerProcess(settings)
+    crawler = process.create_crawler(ArchiveSpider)
+    process.crawl(crawler)
+    process.start()
+    extension = crawler.extensions.middlewares and next(
+        (e for e in crawler.extensions.middlewares if isinstance(e, RunExtension)), None
+    )
+    if extension is None or extension.summary is None:
+        raise ArchiverError("the crawl ended without a run summary; see the log in the collection")
+    return extension.summary
+
+
+def print_report(run: Run, summary: dict[str, Any]) -> None:
+    root = run.collection.root
+    counts = summary["counts"]
+    statuses = ", ".join(f"{code}: {n}" for code, n in counts["by_status"].items()) or "none"
+    errors = sum(counts["fetch_errors"].values())
+    print(
+        f"archiver: run {summary['run_id']} {summary['finish_reason']} in "
+        f"{summary['elapsed_seconds']:.1f} s: {counts['captures']} captures, "
+        f"{counts['documents']} documents, {errors} fetch errors"
+    )
+    print(f"  status    {statuses}")
+    for name in summary["files"]["warcs"]:
+        size = (root / name).stat().st_size
+        print(f"  WARC      {root / name} ({size / 1e6:.2f} MB)")
+    print(f"  manifest  {root / summary['files']['manifest']}")
+    print(f"  index     {root / summary['files']['index']}")
+    print(f"  summary   {run.collection.summary_for(run.run_id)}")
+    print(f"  log       {root / summary['files']['log']}")
+    seed = summary["settings"]["seeds"][0] if summary["settings"]["seeds"] else ""
+    name = root.resolve().name
+    print("replay in pywb:")
+    print(f"  wb-manager init {name} && wb-manager add {name} {root}/warcs/*.warc.gz")
+    print(f"  wayback -b 127.0.0.1 -p 8080   # then open http://127.0.0.1:8080/{name}/{seed}")
+    print("or load the WARC files in ReplayWeb.page (https://replayweb.page, 'Choose File').")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

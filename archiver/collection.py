@@ -1,0 +1,54 @@
+"""The layout of a collection folder: one place that knows where every file goes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from archiver.errors import CollectionError
+
+
+@dataclass(frozen=True, slots=True)
+class Collection:
+    """``DIR/warcs``, ``DIR/indexes``, ``DIR/logs``, ``DIR/runs`` and ``DIR/manifest.jsonl``."""
+
+    root: Path
+
+    @property
+    def warcs(self) -> Path:
+        return self.root / "warcs"
+
+    @property
+    def indexes(self) -> Path:
+        return self.root / "indexes"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def runs(self) -> Path:
+        return self.root / "runs"
+
+    @property
+    def manifest(self) -> Path:
+        return self.root / "manifest.jsonl"
+
+    def index_for(self, run_id: str) -> Path:
+        return self.indexes / f"{run_id}.cdxj"
+
+    def log_for(self, run_id: str) -> Path:
+        return self.logs / f"{run_id}.log"
+
+    def summary_for(self, run_id: str) -> Path:
+        return self.runs / f"{run_id}.json"
+
+    def create(self) -> None:
+        try:
+            for folder in (self.warcs, self.indexes, self.logs, self.runs):
+                folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CollectionError(
+                f"cannot create the collection folder {self.root}: {exc.strerror}; "
+                "choose a writable --output"
+            ) from exc

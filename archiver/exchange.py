@@ -1,0 +1,115 @@
+"""One HTTP exchange as it went over the wire, and the byte blocks a WARC record stores.
+
+Scrapy gives us parsed objects, not wire bytes, so the request and response heads are
+rebuilt here from what the capture middleware saw next to the downloader. What Twisted
+changes on the way, and how each change is handled:
+
+- Twisted writes the request headers in Scrapy's order and appends ``Host`` last, computed
+  from the URL (default port omitted): rebuilt the same way.
+- Twisted keeps the connection-control headers (``Transfer-Encoding``, ``Connection``,
+  ``Keep-Alive``, ``Content-Length``) out of the response headers and de-chunks the body;
+  Scrapy puts ``Content-Length`` back when the length was known. A de-chunked body is stored
+  without ``Transfer-Encoding: chunked`` (a reader would try to de-chunk it again).
+- Header names arrive title-cased and grouped by name; values stay bytes, so non-UTF-8 bytes
+  survive untouched.
+- The reason phrase is lost: ``HTTPStatus(code).phrase`` is the honest reconstruction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from http import HTTPStatus
+from urllib.parse import urlsplit
+
+CRLF = b"\r\n"
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+@dataclass(slots=True)
+class Exchange:
+    """A request and its response, with the bytes each WARC record block holds."""
+
+    url: str  # WARC-Target-URI: the URL requested, as the site names it (not the --resolve address)
+    date: datetime  # when the request went out; request and response records share it
+    request_head: bytes  # request line + headers + blank line
+    request_body: bytes
+    response_head: bytes  # status line + headers + blank line
+    response_body: bytes  # entity body: transfer-decoded, still content-encoded
+    status: int
+    ip_address: str | None
+    content_type: str | None  # the Content-Type header value, latin-1 decoded
+    truncated: str | None = None  # WARC-Truncated reason, when the body is incomplete
+
+    @property
+    def mime(self) -> str:
+        return mime_type(self.content_type)
+
+
+def mime_type(content_type: str | None) -> str:
+    """The bare media type of a Content-Type, lower-cased; 'unk' when absent, as pywb says."""
+    if not content_type:
+        return "unk"
+    return content_type.split(";", 1)[0].strip().lower() or "unk"
+
+
+def host_header(url: str) -> bytes:
+    """The Host header value Twisted sends for *url*: the port only when it is not the default."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:  # an IPv6 literal keeps its brackets
+        host = f"[{host}]"
+    port = parts.port
+    if port is not None and port != _DEFAULT_PORTS.get(parts.scheme):
+        host = f"{host}:{port}"
+    return host.encode("idna") if not host.isascii() else host.encode("ascii")
+
+
+def request_target(url: str) -> bytes:
+    """The request-target of the request line: path and query, never the fragment."""
+    parts = urlsplit(url)
+    target = parts.path or "/"
+    if parts.query:
+        target += "?" + parts.query
+    return target.encode("ascii", "strict") if target.isascii() else target.encode("utf-8")
+
+
+def build_request_head(method: str, url: str, headers: Iterable[tuple[bytes, bytes]]) -> bytes:
+    lines = [b" ".join((method.encode("ascii"), request_target(url), b"HTTP/1.1"))]
+    has_host = False
+    for name, value in headers:
+        has_host = has_host or name.lower() == b"host"
+        lines.append(name + b": " + value)
+    if not has_host:
+        lines.append(b"Host: " + host_header(url))
+    return CRLF.join(lines) + CRLF + CRLF
+
+
+# Dropped because the stored body no longer has the framing they describe.
+_FRAMING_HEADERS = {b"transfer-encoding"}
+
+
+def build_response_head(
+    protocol: str | None, status: int, headers: Iterable[tuple[bytes, bytes]]
+) -> bytes:
+    lines = [status_line(protocol, status)]
+    for name, value in headers:
+        if name.lower() in _FRAMING_HEADERS:
+            continue
+        lines.append(name + b": " + value)
+    return CRLF.join(lines) + CRLF + CRLF
+
+
+def status_line(protocol: str | None, status: int) -> bytes:
+    # WARC readers only parse HTTP/1.x status lines; anything else (h2) is written as HTTP/1.1,
+    # which is also what the exchange means at the HTTP semantics level.
+    version = protocol if protocol in ("HTTP/1.0", "HTTP/1.1") else "HTTP/1.1"
+    try:
+        reason = HTTPStatus(status).phrase
+    except ValueError:
+        reason = ""
+    line = f"{version} {status}"
+    if reason:
+        line += f" {reason}"
+    return line.encode("ascii")

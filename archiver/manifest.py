@@ -1,0 +1,64 @@
+"""The extracted-text manifest: one JSON line per captured HTML or plain-text document.
+
+``FIELDS`` is the schema, in the order lines are written; README documents each field.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+FIELDS = (
+    "url",  # the captured URL (WARC-Target-URI)
+    "timestamp",  # 14 digits, UTC: the capture's WARC-Date, as replay tools address it
+    "status",  # HTTP status code
+    "mime",  # media type from Content-Type, lower-case
+    "charset",  # the codec used to decode the text
+    "charset_source",  # how it was chosen: bom, header, meta, detection or default
+    "charset_declared",  # what the header or meta declared, even when not used; null if none
+    "title",  # <title>, whitespace-normalized; null for plain text or no title
+    "text",  # visible text, UTF-8, scripts and styles removed, whitespace normalized
+    "digest",  # WARC-Payload-Digest of the response
+    "record_id",  # WARC-Record-ID of the response record
+    "warc_filename",  # the WARC file holding it, relative to warcs/
+    "warc_offset",  # byte offset of the record's gzip member in that file
+    "warc_length",  # length of that gzip member
+    "run",  # the run id
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """What the text stage learned about a captured page."""
+
+    charset: str
+    charset_source: str
+    charset_declared: str | None
+    title: str | None
+    text: str
+
+
+def manifest_line(values: dict[str, Any]) -> str:
+    missing = set(FIELDS) - values.keys()
+    if missing:
+        raise ValueError(f"manifest line lacks {sorted(missing)}")
+    # Raw UTF-8 keeps the text readable and grep-able; json still escapes control characters,
+    # so a URL or text with CR/LF cannot break the line.
+    return json.dumps({k: values[k] for k in FIELDS}, ensure_ascii=False) + "\n"
+
+
+class ManifestWriter:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._out: TextIO = open(path, "a", encoding="utf-8")  # noqa: SIM115
+        self.lines = 0
+
+    def add(self, values: dict[str, Any]) -> None:
+        self._out.write(manifest_line(values))
+        self._out.flush()
+        self.lines += 1
+
+    def close(self) -> None:
+        self._out.close()

@@ -1,0 +1,85 @@
+"""Scrapy settings for archiving crawls, and the documented defaults of every ARCHIVER_* setting.
+
+``scrapy.cfg`` points here, and ``archiver crawl`` starts from here too, so both ways of
+running a crawl capture the same way. Command-line options map onto these names (cli.py).
+"""
+
+import archiver
+
+BOT_NAME = "archiver"
+SPIDER_MODULES = ["spiders"]
+NEWSPIDER_MODULE = "spiders"
+
+# -- archiver settings (defaults) ------------------------------------------------------------
+ARCHIVER_OUTPUT = "output/default"  # the collection folder
+ARCHIVER_SEEDS: list[str] = []  # seed URLs; empty: the spider's start_urls
+ARCHIVER_SCOPE: list[str] = []  # URL prefixes pages must start with; empty: the seeds' folders
+ARCHIVER_ALLOW_HOSTS: list[str] = []  # hosts in scope whatever the path
+ARCHIVER_EXCLUDE: list[str] = []  # regular expressions; a matching URL is never fetched
+ARCHIVER_MAX_PAGES = 0  # pages (seeds and links, not requisites) to fetch; 0: no limit
+ARCHIVER_MAX_DEPTH = 0  # link hops from a seed; 0: no limit
+ARCHIVER_ROBOTS = "obey"  # obey | ignore (robots.txt is fetched and archived either way)
+ARCHIVER_WARC_SIZE = 1_000_000_000  # rotate WARC files past this many bytes
+ARCHIVER_WARC_PREFIX = "archiver"  # file names: PREFIX-YYYYMMDDhhmmss-SERIAL-HOST.warc.gz
+ARCHIVER_RESOLVE: list[str] = []  # HOST:PORT:ADDR, as curl --resolve
+ARCHIVER_OPERATOR = ""  # who runs the crawl (name, email or URL), recorded in warcinfo
+ARCHIVER_RUN_ID = ""  # set by `archiver crawl`; empty: from the start time
+ARCHIVER_LOG_LEVEL = "INFO"  # level of the collection's logs/<run-id>.log
+
+USER_AGENT = f"archiver/{archiver.__version__} (web archiving crawler; +https://github.com/archiver-project/archiver)"
+
+# -- how the archive is captured -------------------------------------------------------------
+# Every response must reach the spider so it reaches the WARC: redirects are followed by the
+# spider as new captures, errors are archived like any page, nothing is retried silently.
+REDIRECT_ENABLED = False
+METAREFRESH_ENABLED = False
+RETRY_ENABLED = False
+HTTPERROR_ALLOW_ALL = True
+ROBOTSTXT_OBEY = False  # the spider fetches, archives and applies robots.txt itself
+
+DOWNLOADER_MIDDLEWARES = {
+    # Scope, robots and redirects are the spider's; a cache would replay old responses.
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "scrapy.downloadermiddlewares.httpcache.HttpCacheMiddleware": None,
+    # Next to the wire: after every middleware that adds request headers, before
+    # HttpCompressionMiddleware (590) decodes the body.
+    "archiver.capture.CaptureMiddleware": 950,
+}
+SPIDER_MIDDLEWARES = {
+    # The spider tracks depth and sets Referer itself (also on requests released by robots.txt).
+    "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
+    "scrapy.spidermiddlewares.referer.RefererMiddleware": None,
+}
+ITEM_PIPELINES = {
+    "archiver.pipelines.WarcPipeline": 500,
+    "archiver.pipelines.ManifestPipeline": 800,
+}
+EXTENSIONS = {
+    # An archiver has no business listening on ports.
+    "scrapy.extensions.telnet.TelnetConsole": None,
+    "scrapy.extensions.remote_control.RemoteControl": None,
+    "archiver.summary.RunExtension": 10,
+}
+TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
+
+# The spider's seen-set decides what is new before a request is built.
+DUPEFILTER_CLASS = "scrapy.dupefilters.BaseDupeFilter"
+# Breadth-first (FIFO queues), the order archives are crawled in: pages near the seeds first.
+SCHEDULER_DISK_QUEUE = "scrapy.squeues.PickleFifoDiskQueue"
+SCHEDULER_MEMORY_QUEUE = "scrapy.squeues.FifoMemoryQueue"
+
+TWISTED_DNS_RESOLVER = "archiver.resolve.MappedResolver"
+# Old sites have expired and self-signed certificates; the archive records what was served.
+DOWNLOAD_VERIFY_CERTIFICATES = False
+
+CONCURRENT_REQUESTS = 8
+CONCURRENT_REQUESTS_PER_DOMAIN = 8
+DOWNLOAD_DELAY = 0
+DOWNLOAD_TIMEOUT = 60
+COOKIES_ENABLED = True  # old sites keep sessions in cookies; the request records show them
+LOG_LEVEL = "INFO"

@@ -1,0 +1,273 @@
+"""ArchiveSpider: the generic archiving crawl; site spiders subclass it and set their seeds.
+
+Every response reaches ``parse`` whatever its status (redirect, retry and robots middlewares
+are off), becomes a Capture item, and has its links followed here: redirects become new
+captures, page links obey the scope prefixes, requisites may come from the page's host.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any, ClassVar
+
+import scrapy
+from scrapy.crawler import Crawler
+from scrapy.http import Request, Response
+from scrapy.settings import BaseSettings
+from twisted.python.failure import Failure
+from w3lib.url import safe_url_string
+
+from archiver.capture import EXCHANGE_KEY
+from archiver.exchange import Exchange
+from archiver.items import Capture
+from archiver.links import LinkKind, extract_css_links, extract_html_links
+from archiver.manifest import Document
+from archiver.robots import RobotsRules
+from archiver.scope import Scope
+from archiver.text import decode_document, html_text, html_title, parse_html, plain_text
+from archiver.urls import hostname, is_http, origin, seen_key
+
+HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+TEXT_TYPES = frozenset({"text/plain"})
+CSS_TYPES = frozenset({"text/css"})
+
+# Scheduler priorities: robots.txt gates its origin, requisites complete a page already taken.
+PRIORITY_ROBOTS = 100
+PRIORITY_REQUISITE = 10
+PRIORITY_PAGE = 0
+MAX_ROBOTS_REDIRECTS = 5  # RFC 9309 2.3.1.2
+
+_KIND = "archiver_kind"
+_DEPTH = "archiver_depth"
+_ROBOTS_FOR = "archiver_robots_for"
+_HOPS = "archiver_redirect_hops"
+
+
+class ArchiveSpider(scrapy.Spider):
+    name = "archive"
+    # Site spiders set these; ``archiver crawl`` and ``-s ARCHIVER_SEEDS=`` override them.
+    start_urls: ClassVar[list[str]] = []
+    scope_prefixes: ClassVar[list[str]] = []
+    allowed_hosts: ClassVar[list[str]] = []
+
+    def __init__(self, *args: Any, seeds: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._seed_argument = [s for s in (seeds or "").split(",") if s]
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> ArchiveSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.configure(crawler.settings)
+        return spider
+
+    def configure(self, settings: BaseSettings) -> None:
+        self.seeds: list[str] = (
+            settings.getlist("ARCHIVER_SEEDS") or self._seed_argument or list(self.start_urls)
+        )
+        if not self.seeds:
+            raise ValueError("no seed URL: pass one to `archiver crawl` or -a seeds=URL")
+        self.scope = Scope.build(
+            self.seeds,
+            settings.getlist("ARCHIVER_SCOPE") or self.scope_prefixes,
+            [*settings.getlist("ARCHIVER_ALLOW_HOSTS"), *self.allowed_hosts],
+            settings.getlist("ARCHIVER_EXCLUDE"),
+        )
+        self.max_pages = settings.getint("ARCHIVER_MAX_PAGES")
+        self.max_depth = settings.getint("ARCHIVER_MAX_DEPTH")
+        self.robots = RobotsRules(
+            obey=settings.get("ARCHIVER_ROBOTS") == "obey", user_agent=settings.get("USER_AGENT")
+        )
+        self.seen: set[str] = set()
+        self.pages_scheduled = 0
+
+    async def start(self) -> AsyncIterator[Request]:
+        for seed in self.seeds:
+            for request in self._follow(seed, LinkKind.NAVIGATION, depth=0, referer=None):
+                yield request
+
+    # -- callbacks ---------------------------------------------------------------------------
+
+    def parse(self, response: Response) -> Iterator[Capture | Request]:
+        exchange = self._exchange(response)
+        if exchange is None:
+            return
+        kind = LinkKind(response.meta[_KIND])
+        depth: int = response.meta[_DEPTH]
+        document, links = self._read(response, exchange)
+        yield Capture(exchange, document)
+        location = redirect_target(response)
+        if location:
+            self.stats_inc("archiver/redirects_followed")
+            yield from self._follow(location, kind, depth=depth, referer=response.url)
+        for link in links:
+            link_depth = depth + 1 if link.kind is LinkKind.NAVIGATION else depth
+            yield from self._follow(link.url, link.kind, depth=link_depth, referer=response.url)
+
+    def parse_robots(self, response: Response) -> Iterator[Capture | Request]:
+        exchange = self._exchange(response)
+        if exchange is not None:
+            document, _ = self._read(response, exchange)
+            yield Capture(exchange, document)
+        for_origin: str = response.meta[_ROBOTS_FOR]
+        location = redirect_target(response)
+        if location is None:
+            yield from self._release(for_origin, response.status, response.body)
+            return
+        hops = response.meta.get(_HOPS, 0) + 1
+        # RFC 9309 2.3.1.2: follow at least five redirects. Only on the same host: a
+        # redirect must not take the crawl to a host the operator did not put in scope.
+        if (
+            hops <= MAX_ROBOTS_REDIRECTS
+            and hostname(location) == hostname(for_origin)
+            and seen_key(location) not in self.seen
+        ):
+            self.seen.add(seen_key(location))
+            yield self._robots_request(location, for_origin, hops)
+        else:  # treated as unavailable, which RFC 9309 reads as "no restrictions"
+            yield from self._release(for_origin, 404)
+
+    def on_error(self, failure: Failure) -> Iterator[Request]:
+        """No response at all (DNS, refused, timeout, TLS): nothing to archive, say why."""
+        request: Request = failure.request  # type: ignore[attr-defined]
+        name = type(failure.value).__name__
+        self.stats_inc(f"archiver/fetch_errors/{name}")
+        self.logger.warning(
+            "fetch failed: %s (%s: %s)", request.url, name, failure.getErrorMessage()
+        )
+        for_origin = request.meta.get(_ROBOTS_FOR)
+        if for_origin:
+            yield from self._release(for_origin, None)
+
+    # -- following links ---------------------------------------------------------------------
+
+    def _follow(
+        self, url: str, kind: LinkKind, *, depth: int, referer: str | None
+    ) -> Iterator[Request]:
+        if not is_http(url):
+            self.stats_inc("archiver/links/not_http")
+            return
+        key = seen_key(url)
+        if key in self.seen:
+            return
+        if kind is LinkKind.NAVIGATION:
+            if not self.scope.allows_page(url):
+                self.stats_inc("archiver/links/out_of_scope")
+                return
+            if self.max_depth and depth > self.max_depth:
+                self.stats_inc("archiver/links/max_depth")
+                return
+            if self.max_pages and self.pages_scheduled >= self.max_pages:
+                self.stats_inc("archiver/links/max_pages")
+                return
+            self.pages_scheduled += 1
+        elif not self.scope.allows_requisite(url, referer or url):
+            self.stats_inc("archiver/links/out_of_scope")
+            return
+        self.seen.add(key)
+        headers = {"Referer": referer} if referer and not _downgrade(referer, url) else {}
+        request = Request(
+            safe_url_string(url),
+            callback=self.parse,
+            errback=self.on_error,
+            headers=headers,
+            priority=PRIORITY_PAGE if kind is LinkKind.NAVIGATION else PRIORITY_REQUISITE,
+            dont_filter=True,  # the seen-set above already decided; skip Scrapy's dupefilter
+            meta={_KIND: kind.value, _DEPTH: depth},
+        )
+        yield from self._gate(request)
+
+    def _gate(self, request: Request) -> Iterator[Request]:
+        url_origin = origin(request.url)
+        if not self.robots.known(url_origin):
+            self.robots.begin(url_origin)
+            self.robots.wait(url_origin, request)
+            robots_url = url_origin + "/robots.txt"
+            self.seen.add(seen_key(robots_url))
+            yield self._robots_request(robots_url, url_origin, 0)
+            return
+        verdict = self.robots.verdict(url_origin, request.url)
+        if verdict == "pending":
+            self.robots.wait(url_origin, request)
+        elif verdict == "allow":
+            yield request
+        else:
+            self.stats_inc("archiver/robots/disallowed")
+            self.logger.info("robots.txt disallows %s", request.url)
+
+    def _robots_request(self, url: str, for_origin: str, hops: int) -> Request:
+        return Request(
+            url,
+            callback=self.parse_robots,
+            errback=self.on_error,
+            priority=PRIORITY_ROBOTS,
+            dont_filter=True,
+            meta={_ROBOTS_FOR: for_origin, _HOPS: hops, _KIND: LinkKind.REQUISITE.value, _DEPTH: 0},
+        )
+
+    def _release(self, for_origin: str, status: int | None, body: bytes = b"") -> Iterator[Request]:
+        for request in self.robots.settle(for_origin, status, body):
+            assert isinstance(request, Request)
+            yield from self._gate(request)
+
+    # -- reading responses -------------------------------------------------------------------
+
+    def _exchange(self, response: Response) -> Exchange | None:
+        exchange = response.meta.pop(EXCHANGE_KEY, None)
+        if exchange is None:
+            # Only a response that bypassed the capture middleware could get here: a bug.
+            self.stats_inc("archiver/exchanges_missing")
+            self.logger.error("no captured exchange for %s; it is not in the WARC", response.url)
+        return exchange
+
+    def _read(self, response: Response, exchange: Exchange) -> tuple[Document | None, list[Any]]:
+        """Decode and parse the body once; return its manifest document and its links."""
+        mime = exchange.mime
+        body = response.body
+        if mime == "unk" and looks_like_html(body):
+            mime = "text/html"
+        if mime in HTML_TYPES:
+            decoded = decode_document(body, exchange.content_type, html=True)
+            root = parse_html(decoded.text)
+            title = html_title(root) if root is not None else None
+            text = html_text(root) if root is not None else ""
+            document = Document(decoded.charset, decoded.source, decoded.declared, title, text)
+            is_redirect = 300 <= exchange.status < 400
+            links = (
+                []
+                if root is None or is_redirect
+                else extract_html_links(root, response.url, encoding=decoded.charset)
+            )
+            return document, links
+        if mime in TEXT_TYPES:
+            decoded = decode_document(body, exchange.content_type, html=False)
+            text = plain_text(decoded.text)
+            return Document(decoded.charset, decoded.source, decoded.declared, None, text), []
+        if mime in CSS_TYPES:
+            decoded = decode_document(body, exchange.content_type, html=False)
+            return None, extract_css_links(decoded.text, response.url)
+        return None, []
+
+    def stats_inc(self, key: str) -> None:
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value(key)
+
+
+def redirect_target(response: Response) -> str | None:
+    if not 300 <= response.status < 400:
+        return None
+    location = response.headers.get(b"Location")
+    if not location:
+        return None
+    # Location bytes are usually ASCII; latin-1 keeps any other byte instead of failing.
+    target = response.urljoin(location.decode("latin-1").strip())
+    return target if is_http(target) else None
+
+
+def looks_like_html(body: bytes) -> bool:
+    head = body[:1024].lstrip().lower()
+    return head.startswith((b"<!doctype html", b"<html")) or b"<html" in head
+
+
+def _downgrade(referer: str, url: str) -> bool:
+    """Browsers send no Referer from an https page to an http URL; neither do we."""
+    return referer.startswith("https:") and url.startswith("http:")

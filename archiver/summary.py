@@ -1,0 +1,95 @@
+"""RunExtension: the run's log file and, when the run ends, its summary ``runs/<run-id>.json``.
+
+The summary is built from the crawl stats, which every component fills as it decides; so the
+summary can say nothing the stats do not back.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from scrapy import signals
+
+from archiver.run import Run, crawl_settings
+
+if TYPE_CHECKING:
+    from scrapy import Spider
+    from scrapy.crawler import Crawler
+
+
+def _prefixed(stats: dict[str, Any], prefix: str) -> dict[str, Any]:
+    return {k.removeprefix(prefix): v for k, v in sorted(stats.items()) if k.startswith(prefix)}
+
+
+def build_summary(crawler: Crawler, run: Run, reason: str, ended: datetime) -> dict[str, Any]:
+    assert crawler.stats is not None
+    stats = crawler.stats.get_stats()
+    collection = run.collection
+    return {
+        "run_id": run.run_id,
+        "collection": str(collection.root),
+        "started": run.started.isoformat(),
+        "ended": ended.isoformat(),
+        "elapsed_seconds": round((ended - run.started).total_seconds(), 3),
+        "finish_reason": reason,
+        "settings": crawl_settings(crawler),
+        "counts": {
+            "captures": stats.get("archiver/captures", 0),
+            "documents": stats.get("archiver/manifest_lines", 0),
+            "by_status": _prefixed(stats, "archiver/status/"),
+            "by_mime": _prefixed(stats, "archiver/mime/"),
+            "fetch_errors": _prefixed(stats, "archiver/fetch_errors/"),
+            "robots_disallowed": stats.get("archiver/robots/disallowed", 0),
+            "links": _prefixed(stats, "archiver/links/"),
+            "redirects_followed": stats.get("archiver/redirects_followed", 0),
+        },
+        "bytes": {
+            "warc": stats.get("archiver/warc_bytes", 0),
+            "payload_by_mime": _prefixed(stats, "archiver/payload_bytes/"),
+        },
+        "files": {
+            "warcs": [f"warcs/{name}" for name in stats.get("archiver/warc_files", [])],
+            "index": str(collection.index_for(run.run_id).relative_to(collection.root)),
+            "manifest": str(collection.manifest.relative_to(collection.root)),
+            "log": str(collection.log_for(run.run_id).relative_to(collection.root)),
+        },
+    }
+
+
+class RunExtension:
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.run = Run.of(crawler)
+        settings = crawler.settings
+        # The collection keeps the whole log at INFO whatever the console shows.
+        self.handler = logging.FileHandler(
+            self.run.collection.log_for(self.run.run_id), encoding="utf-8"
+        )
+        self.handler.setLevel(settings.get("ARCHIVER_LOG_LEVEL"))
+        self.handler.setFormatter(
+            logging.Formatter(settings.get("LOG_FORMAT"), settings.get("LOG_DATEFORMAT"))
+        )
+        logging.getLogger().addHandler(self.handler)
+        self.summary: dict[str, Any] | None = None
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RunExtension:
+        return cls(crawler)
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        self.summary = build_summary(self.crawler, self.run, reason, datetime.now(UTC))
+        path = self.run.collection.summary_for(self.run.run_id)
+        tmp = path.with_name(path.name + ".tmp")
+        with open(tmp, "w", encoding="utf-8") as out:
+            json.dump(self.summary, out, indent=2, ensure_ascii=False)
+            out.write("\n")
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+        logging.getLogger().removeHandler(self.handler)
+        self.handler.close()

@@ -1,0 +1,207 @@
+"""WARC/1.1 files: warcinfo first, request/response pairs, one gzip member per record.
+
+Files are written as ``NAME.warc.gz.open``, fsynced and renamed when complete, and rotated
+once they pass the size limit, so a finished file name always means a complete file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from io import BytesIO
+from pathlib import Path
+from typing import BinaryIO
+
+from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParser
+from warcio.timeutils import datetime_to_iso_date
+from warcio.warcwriter import WARCWriter
+
+from archiver.exchange import Exchange
+
+OPEN_SUFFIX = ".open"
+WARC_VERSION = "1.1"
+
+
+class RawHead(StatusAndHeaders):
+    """An HTTP head that warcio writes byte for byte.
+
+    warcio re-serializes HTTP headers and percent-encodes any non-ASCII value; an archive must
+    keep the bytes the server sent, so the captured block is kept and re-serializing is a no-op.
+    """
+
+    def __init__(self, head: bytes) -> None:
+        parsed = StatusAndHeadersParser([], verify=False).parse(BytesIO(head))
+        super().__init__(parsed.statusline, parsed.headers, parsed.protocol, len(head))
+        self.headers_buff = head
+
+    def compute_headers_buffer(self, header_filter: object = None) -> None:
+        pass
+
+
+@dataclass(frozen=True, slots=True)
+class RecordLocation:
+    """Where one record landed: what the manifest and the CDXJ index point at."""
+
+    record_id: str
+    filename: str
+    offset: int
+    length: int
+
+
+@dataclass(frozen=True, slots=True)
+class WrittenExchange:
+    response: RecordLocation
+    request: RecordLocation
+    payload_digest: str
+    warc_date: str  # WARC-Date as written, with microseconds (WARC/1.1)
+    warc_date_14: str  # the same instant as the 14-digit timestamp CDX and replay URLs use
+
+
+def file_name(prefix: str, created: datetime, serial: int, host: str) -> str:
+    """``PREFIX-YYYYMMDDhhmmss-SERIAL-HOST.warc.gz``, safe as a file name whatever the inputs."""
+    stamp = created.strftime("%Y%m%d%H%M%S")
+    return f"{_safe(prefix)}-{stamp}-{serial:05d}-{_safe(host)}.warc.gz"
+
+
+def _safe(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._]+", "_", text).strip("._") or "x"
+
+
+class WarcFileWriter:
+    """Writes exchanges into rotating WARC files in one folder."""
+
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        prefix: str,
+        max_size: int,
+        warcinfo: Mapping[str, str],
+        host: str | None = None,
+    ) -> None:
+        self.folder = folder
+        self.prefix = prefix
+        self.max_size = max_size
+        self.warcinfo = dict(warcinfo)
+        self.host = host or socket.gethostname()
+        # Builds records; writing goes through a writer bound to the open file.
+        self.builder = WARCWriter(None, gzip=True, warc_version=WARC_VERSION)
+        self._writer: WARCWriter | None = None
+        self.files_written: list[Path] = []
+        self.bytes_written = 0
+        self._serial = 0
+        self._file: BinaryIO | None = None
+        self._path: Path | None = None
+        self._warcinfo_id = ""
+
+    @property
+    def current_name(self) -> str | None:
+        return self._path.name if self._path else None
+
+    def write_exchange(self, exchange: Exchange) -> WrittenExchange:
+        """Write the response and its request; both always land in the same file."""
+        out = self._ensure_open()
+        when = exchange.date.astimezone(UTC).replace(tzinfo=None)
+        date = datetime_to_iso_date(when, use_micros=True)
+        common = {
+            "WARC-Target-URI": exchange.url,
+            "WARC-Date": date,
+            "WARC-Warcinfo-ID": self._warcinfo_id,
+        }
+        response_headers = dict(common)
+        if exchange.ip_address:
+            response_headers["WARC-IP-Address"] = exchange.ip_address
+        if exchange.truncated:
+            response_headers["WARC-Truncated"] = exchange.truncated
+        response = self.builder.create_warc_record(
+            exchange.url,
+            "response",
+            payload=BytesIO(exchange.response_body),
+            length=len(exchange.response_body),
+            http_headers=RawHead(exchange.response_head),
+            warc_headers_dict=response_headers,
+        )
+        response_id = response.rec_headers.get_header("WARC-Record-ID")
+        request = self.builder.create_warc_record(
+            exchange.url,
+            "request",
+            payload=BytesIO(exchange.request_body),
+            length=len(exchange.request_body),
+            http_headers=RawHead(exchange.request_head),
+            warc_headers_dict={**common, "WARC-Concurrent-To": response_id},
+        )
+        response_loc = self._write(out, response)
+        request_loc = self._write(out, request)
+        out.flush()
+        written = WrittenExchange(
+            response=response_loc,
+            request=request_loc,
+            payload_digest=response.rec_headers.get_header("WARC-Payload-Digest"),
+            warc_date=date,
+            warc_date_14=when.strftime("%Y%m%d%H%M%S"),
+        )
+        if out.tell() >= self.max_size:
+            self.close()
+        return written
+
+    def close(self) -> None:
+        """Finish the current file: flush, fsync, rename away ``.open``, fsync the folder."""
+        if self._file is None or self._path is None:
+            return
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        final = self._path.with_name(self._path.name.removesuffix(OPEN_SUFFIX))
+        os.replace(self._path, final)
+        _fsync_dir(self.folder)
+        self.files_written.append(final)
+        self._file = None
+        self._path = None
+        self._writer = None
+
+    def _write(self, out: BinaryIO, record: object) -> RecordLocation:
+        assert self._writer is not None
+        offset = out.tell()
+        self._writer.write_record(record)
+        length = out.tell() - offset
+        self.bytes_written += length
+        assert self._path is not None
+        return RecordLocation(
+            record_id=record.rec_headers.get_header("WARC-Record-ID"),  # type: ignore[attr-defined]
+            filename=self._path.name.removesuffix(OPEN_SUFFIX),
+            offset=offset,
+            length=length,
+        )
+
+    def _ensure_open(self) -> BinaryIO:
+        if self._file is not None:
+            return self._file
+        self.folder.mkdir(parents=True, exist_ok=True)
+        while True:
+            name = file_name(self.prefix, datetime.now(UTC), self._serial, self.host)
+            self._serial += 1
+            path = self.folder / (name + OPEN_SUFFIX)
+            if not path.exists() and not (self.folder / name).exists():
+                break
+        self._file = open(path, "xb")  # noqa: SIM115 - lives until rotation or close()
+        self._path = path
+        self._writer = WARCWriter(self._file, gzip=True, warc_version=WARC_VERSION)
+        info = self.builder.create_warcinfo_record(name, self.warcinfo)
+        self._warcinfo_id = info.rec_headers.get_header("WARC-Record-ID")
+        self._write(self._file, info)
+        return self._file
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+__all__ = ["RecordLocation", "WarcFileWriter", "WrittenExchange", "file_name"]
