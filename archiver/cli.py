@@ -150,11 +150,18 @@ def print_report(run: Run, summary: dict[str, Any]) -> None:
     print(f"  log       {root / summary['files']['log']}")
     seed = summary["settings"]["seeds"][0] if summary["settings"]["seeds"] else ""
     name = root.resolve().name
-    print("replay in pywb:")
-    print(f"  wb-manager init {name} && wb-manager add {name} {root}/warcs/*.warc.gz")
-    print(f"  wayback -b 127.0.0.1 -p 8080   # then open http://127.0.0.1:8080/{name}/{seed}")
+    tools = _pywb_bin()
+    print("replay in pywb (run from a scratch folder; it creates ./collections):")
+    print(f"  {tools}wb-manager init {name}")
+    print(f"  {tools}wb-manager add {name} {root.resolve()}/warcs/*.warc.gz")
+    print(f"  {tools}wayback -b 127.0.0.1 -p 8080   # open http://127.0.0.1:8080/{name}/{seed}")
     print("or load the WARC files in ReplayWeb.page (https://replayweb.page, 'Choose File').")
 
+
+def _pywb_bin() -> str:
+    """Where pywb's commands are: next to this Python (a venv) if there, else on PATH."""
+    here = Path(sys.executable).parent
+    return f"{here}/" if (here / "wb-manager").exists() else ""
 
 if __name__ == "__main__":
     sys.exit(main())

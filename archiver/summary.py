@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from scrapy import Spider
     from scrapy.crawler import Crawler
 
+logger = logging.getLogger(__name__)
+
 
 def _prefixed(stats: dict[str, Any], prefix: str) -> dict[str, Any]:
     return {k.removeprefix(prefix): v for k, v in sorted(stats.items()) if k.startswith(prefix)}
@@ -39,6 +41,8 @@ def build_summary(crawler: Crawler, run: Run, reason: str, ended: datetime) -> d
         "settings": crawl_settings(crawler),
         "counts": {
             "captures": stats.get("archiver/captures", 0),
+            # Seen by the capture middleware; differs from captures only if one was lost.
+            "exchanges_captured": stats.get("archiver/exchanges_captured", 0),
             "documents": stats.get("archiver/manifest_lines", 0),
             "by_status": _prefixed(stats, "archiver/status/"),
             "by_mime": _prefixed(stats, "archiver/mime/"),
@@ -83,6 +87,13 @@ class RunExtension:
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         self.summary = build_summary(self.crawler, self.run, reason, datetime.now(UTC))
+        counts = self.summary["counts"]
+        if counts["exchanges_captured"] != counts["captures"]:
+            logger.error(
+                "%d exchanges were captured but %d written to the WARC",
+                counts["exchanges_captured"],
+                counts["captures"],
+            )
         path = self.run.collection.summary_for(self.run.run_id)
         tmp = path.with_name(path.name + ".tmp")
         with open(tmp, "w", encoding="utf-8") as out:

@@ -84,6 +84,7 @@ def test_run_summary_and_collection_layout(sample_crawl: CrawlResult):
     root = sample_crawl.output
     assert summary["finish_reason"] == "finished"
     assert summary["counts"]["captures"] == len(sample_crawl.requests)
+    assert summary["counts"]["exchanges_captured"] == summary["counts"]["captures"]
     assert summary["counts"]["by_status"]["200"] > 30
     assert summary["bytes"]["warc"] == sum(p.stat().st_size for p in sample_crawl.warcs)
     for name in summary["files"]["warcs"] + [summary["files"]["index"], summary["files"]["log"]]:
