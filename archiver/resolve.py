@@ -86,6 +86,7 @@ class MappedResolver:
     def install_on_reactor(self) -> None:
         self.reactor.installNameResolver(self)  # type: ignore[attr-defined]
 
+    # Twisted's interface names, which callers pass by keyword (portNumber=...).
     def resolveHostName(
         self,
         resolutionReceiver: IResolutionReceiver,

@@ -59,6 +59,10 @@ class Scope:
             exclude=tuple(patterns),
         )
 
+    def with_prefix(self, prefix: str) -> Scope:
+        """This scope plus one more prefix (a seed's redirect target becomes a seed)."""
+        return Scope((*self.prefixes, normalize(prefix)), self.allow_hosts, self.exclude)
+
     def excluded(self, url: str) -> bool:
         return any(p.search(url) for p in self.exclude)
 

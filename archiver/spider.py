@@ -23,7 +23,7 @@ from archiver.items import Capture
 from archiver.links import LinkKind, extract_css_links, extract_html_links
 from archiver.manifest import Document
 from archiver.robots import RobotsRules
-from archiver.scope import Scope
+from archiver.scope import Scope, default_prefix
 from archiver.text import decode_document, html_text, html_title, parse_html, plain_text
 from archiver.urls import hostname, is_http, origin, seen_key
 
@@ -41,6 +41,7 @@ _KIND = "archiver_kind"
 _DEPTH = "archiver_depth"
 _ROBOTS_FOR = "archiver_robots_for"
 _HOPS = "archiver_redirect_hops"
+_SEED = "archiver_seed"  # a seed, or a redirect target of one
 
 
 class ArchiveSpider(scrapy.Spider):
@@ -82,7 +83,9 @@ class ArchiveSpider(scrapy.Spider):
 
     async def start(self) -> AsyncIterator[Request]:
         for seed in self.seeds:
-            for request in self._follow(seed, LinkKind.NAVIGATION, depth=0, referer=None):
+            # Seeds and Location values come as typed; extracted links are already encoded.
+            url = safe_url_string(seed)
+            for request in self._follow(url, LinkKind.NAVIGATION, depth=0, referer=None, seed=True):
                 yield request
 
     # -- callbacks ---------------------------------------------------------------------------
@@ -98,7 +101,8 @@ class ArchiveSpider(scrapy.Spider):
         location = redirect_target(response)
         if location:
             self.stats_inc("archiver/redirects_followed")
-            yield from self._follow(location, kind, depth=depth, referer=response.url)
+            seed = response.meta.get(_SEED, False)
+            yield from self._follow(location, kind, depth=depth, referer=response.url, seed=seed)
         for link in links:
             link_depth = depth + 1 if link.kind is LinkKind.NAVIGATION else depth
             yield from self._follow(link.url, link.kind, depth=link_depth, referer=response.url)
@@ -141,7 +145,7 @@ class ArchiveSpider(scrapy.Spider):
     # -- following links ---------------------------------------------------------------------
 
     def _follow(
-        self, url: str, kind: LinkKind, *, depth: int, referer: str | None
+        self, url: str, kind: LinkKind, *, depth: int, referer: str | None, seed: bool = False
     ) -> Iterator[Request]:
         if not is_http(url):
             self.stats_inc("archiver/links/not_http")
@@ -149,6 +153,12 @@ class ArchiveSpider(scrapy.Spider):
         key = seen_key(url)
         if key in self.seen:
             return
+        if seed and not self.scope.allows_page(url) and not self.scope.excluded(url):
+            # Seeds are in scope by definition, and so is where a seed redirects to (http to
+            # https, bare host to www.): otherwise the crawl would stop at the redirect.
+            self.scope = self.scope.with_prefix(default_prefix(url))
+            self.stats_inc("archiver/seeds/scope_added")
+            self.logger.info("seed %s: added %s to the scope", url, default_prefix(url))
         if kind is LinkKind.NAVIGATION:
             if not self.scope.allows_page(url):
                 self.stats_inc("archiver/links/out_of_scope")
@@ -166,13 +176,13 @@ class ArchiveSpider(scrapy.Spider):
         self.seen.add(key)
         headers = {"Referer": referer} if referer and not _downgrade(referer, url) else {}
         request = Request(
-            safe_url_string(url),
+            url,
             callback=self.parse,
             errback=self.on_error,
             headers=headers,
             priority=PRIORITY_PAGE if kind is LinkKind.NAVIGATION else PRIORITY_REQUISITE,
             dont_filter=True,  # the seen-set above already decided; skip Scrapy's dupefilter
-            meta={_KIND: kind.value, _DEPTH: depth},
+            meta={_KIND: kind.value, _DEPTH: depth, _SEED: seed},
         )
         yield from self._gate(request)
 
@@ -259,7 +269,7 @@ def redirect_target(response: Response) -> str | None:
     if not location:
         return None
     # Location bytes are usually ASCII; latin-1 keeps any other byte instead of failing.
-    target = response.urljoin(location.decode("latin-1").strip())
+    target = safe_url_string(response.urljoin(location.decode("latin-1").strip()))
     return target if is_http(target) else None
 
 

@@ -6,7 +6,9 @@ import gzip
 import os
 import subprocess
 import sys
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urljoin
 
@@ -14,7 +16,7 @@ import pytest
 from surt import surt
 
 from archiver.samplesite.server import SampleSiteServer
-from tests.conftest import SAMPLE_HOST, CrawlResult, crawl_site
+from tests.conftest import SAMPLE_HOST, CrawlResult, crawl_site, run_archiver
 from tests.harness.pywb import PywbReplay
 from tests.harness.validators import assert_warcs_valid
 from tests.tlscert import make_self_signed
@@ -263,3 +265,40 @@ def test_the_crawl_never_listens_on_a_port(sample_server: SampleSiteServer, tmp_
         proc.wait(timeout=120)
     assert proc.returncode == 0
     assert checks >= 5, "the crawl ended before it could be watched"
+
+
+class _RedirectAll(BaseHTTPRequestHandler):
+    target = ""
+
+    def do_GET(self) -> None:
+        self.send_response(301)
+        self.send_header("Location", self.target)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_seed_redirecting_to_another_host_brings_its_target_into_scope(
+    sample_server: SampleSiteServer, tmp_path: Path
+):
+    """The real target answers http://bare-host/ with a 301 to https://www.; the crawl goes on."""
+    _RedirectAll.target = f"http://{SAMPLE_HOST}:{sample_server.port}/archive/etext/"
+    old_site = ThreadingHTTPServer(("127.0.0.1", 0), _RedirectAll)
+    thread = threading.Thread(target=old_site.serve_forever, daemon=True)
+    thread.start()
+    try:
+        port = old_site.server_address[1]
+        proc = run_archiver(
+            "crawl", f"http://old.archiver.test:{port}/archive/etext/",
+            "--output", str(tmp_path / "r"),
+            "--resolve", f"old.archiver.test:{port}:127.0.0.1",
+            "--resolve", f"{SAMPLE_HOST}:{sample_server.port}:127.0.0.1",
+        )  # fmt: skip
+    finally:
+        old_site.shutdown()
+    assert proc.returncode == 0, proc.stderr
+    fetched = {r.target for r in sample_server.requests}
+    assert "/archive/etext/theory/quotes.html" in fetched
+    assert "/about.html" not in fetched, "the added scope is the target's folder, not its host"
