@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from archiver import __version__
+from archiver import __version__, changes
 from archiver.config import OPTIONS, load_toml, to_settings
 from archiver.errors import ArchiverError, ConfigError
 from archiver.resolve import parse_rules
-from archiver.run import Run
+from archiver.run import DEFAULT_INDEX, Run
 from archiver.scope import Scope
 
 EXIT_OK = 0
@@ -35,6 +35,11 @@ def build_parser() -> argparse.ArgumentParser:
     crawl.add_argument("seeds", nargs="*", metavar="SEED", help="URL to start from")
     crawl.add_argument("--config", type=Path, metavar="FILE", help="TOML file of options")
     for option in OPTIONS:
+        if option.flag is not None:
+            crawl.add_argument(
+                f"--{option.name}", action="store_true", default=None, help=option.help
+            )
+            continue
         crawl.add_argument(
             f"--{option.name}",
             action="append" if option.repeatable else "store",
@@ -44,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
         )
     crawl.add_argument("-v", "--verbose", action="store_true", help="log INFO to the console")
     crawl.set_defaults(func=crawl_command)
+    changes.add_parser(commands)
     return parser
 
 
@@ -86,27 +92,31 @@ def crawl_command(parsed: argparse.Namespace) -> int:
         overrides.get("ARCHIVER_ALLOW_HOSTS", []),
         overrides.get("ARCHIVER_EXCLUDE", []),
     )
-    run = Run.start(overrides["ARCHIVER_OUTPUT"])
+    # Take the collection's lock before Scrapy starts: a busy collection is refused at once.
+    run = Run.start(
+        overrides["ARCHIVER_OUTPUT"],
+        index_class=overrides.get("ARCHIVER_DEDUP_INDEX", DEFAULT_INDEX),
+    )
     overrides["ARCHIVER_RUN_ID"] = run.run_id
     if not parsed.verbose:
         overrides["LOG_LEVEL"] = "WARNING"
-    summary = run_crawl(overrides)
+    try:
+        summary = run_crawl(overrides, run)
+    finally:
+        run.close()
     print_report(run, summary)
     if summary.get("finish_reason") != "finished":
-        print(
-            f"archiver: error: the run stopped early ({summary.get('finish_reason')})",
-            file=sys.stderr,
-        )
+        reason = summary.get("finish_reason")
+        print(f"archiver: error: the run stopped early ({reason})", file=sys.stderr)
         return EXIT_FAILED
     if not summary["counts"]["captures"]:
-        print(
-            "archiver: error: nothing was captured; see " + summary["files"]["log"], file=sys.stderr
-        )
+        log = summary["files"]["log"]
+        print(f"archiver: error: nothing was captured; see {log}", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
 
 
-def run_crawl(overrides: dict[str, Any]) -> dict[str, Any]:
+def run_crawl(overrides: dict[str, Any], run: Run) -> dict[str, Any]:
     """Run one crawl in this process (Twisted's reactor runs once per process)."""
     # Imported here so `archiver --help` and option errors stay fast.
     from scrapy.crawler import CrawlerProcess
@@ -120,6 +130,7 @@ def run_crawl(overrides: dict[str, Any]) -> dict[str, Any]:
     settings.update(overrides, priority="cmdline")
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(ArchiveSpider)
+    Run.attach(crawler, run)
     process.crawl(crawler)
     process.start()
     extension = crawler.extensions.middlewares and next(
@@ -162,6 +173,7 @@ def _pywb_bin() -> str:
     """Where pywb's commands are: next to this Python (a venv) if there, else on PATH."""
     here = Path(sys.executable).parent
     return f"{here}/" if (here / "wb-manager").exists() else ""
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -66,6 +66,7 @@ class Option:
     repeatable: bool = False
     help: str = ""
     metavar: str | None = None
+    flag: Any = None  # not None: a switch taking no value, which sets the settings to this
 
 
 OPTIONS: tuple[Option, ...] = (
@@ -155,6 +156,19 @@ OPTIONS: tuple[Option, ...] = (
         help="connect to ADDR for HOST:PORT; URLs and WARC keep HOST (repeatable, as curl)",
     ),
     Option(
+        "no-recheck",
+        ("ARCHIVER_RECHECK",),
+        flag=False,
+        help="do not re-check URLs of earlier runs that nothing links to any more",
+    ),
+    Option(
+        "dedup-max-age",
+        ("ARCHIVER_DEDUP_MAX_AGE",),
+        non_negative_float,
+        metavar="DAYS",
+        help="store a payload in full again once its stored copy is older than this",
+    ),
+    Option(
         "operator",
         ("ARCHIVER_OPERATOR",),
         metavar="WHO",
@@ -197,6 +211,13 @@ def to_settings(values: Mapping[str, Any]) -> dict[str, Any]:
             settings["ARCHIVER_SEEDS"] = list(value)
             continue
         option = BY_NAME[name]
+        if option.flag is not None:
+            if not isinstance(value, bool):
+                raise ConfigError(f"{name} takes true or false, not {value!r}")
+            if value:
+                for setting in option.settings:
+                    settings[setting] = option.flag
+            continue
         if option.repeatable:
             converted: Any = [option.convert(v) for v in value]
         else:

@@ -113,3 +113,42 @@ def status_line(protocol: str | None, status: int) -> bytes:
     if reason:
         line += f" {reason}"
     return line.encode("ascii")
+
+
+# A 304 does not describe the stored body's framing or encoding (RFC 9111 4.3.4 leaves these
+# to the stored response).
+_KEEP_FROM_STORED = {b"content-length", b"content-encoding", b"transfer-encoding", b"content-type"}
+
+
+def split_head(head: bytes) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+    """(status or request line, [(name, value)]) of a head built by this module."""
+    lines = head.rstrip(CRLF).split(CRLF)
+    pairs = []
+    for line in lines[1:]:
+        name, _, value = line.partition(b":")
+        pairs.append((name, value.strip()))
+    return lines[0], pairs
+
+
+def merge_not_modified(stored_head: bytes, not_modified_head: bytes) -> bytes:
+    """The response a cache serves after a 304: the stored response, headers updated.
+
+    RFC 9111 3.2: each header field the 304 carries replaces the stored field of that name;
+    the status line and the body stay the stored ones. This is what the crawl effectively
+    received for the new date, and what replay tools need to show the page for it.
+    """
+    status, stored = split_head(stored_head)
+    _, fresh = split_head(not_modified_head)
+    fresh = [(n, v) for n, v in fresh if n.lower() not in _KEEP_FROM_STORED]
+    replaced = {n.lower() for n, _ in fresh}
+    merged = [(n, v) for n, v in stored if n.lower() not in replaced] + fresh
+    return CRLF.join([status, *(n + b": " + v for n, v in merged)]) + CRLF + CRLF
+
+
+def header_value(head: bytes, name: bytes) -> str | None:
+    """The last value of a header in *head*, latin-1 decoded (so any byte survives)."""
+    found = None
+    for key, value in split_head(head)[1]:
+        if key.lower() == name:
+            found = value
+    return found.decode("latin-1") if found is not None else None

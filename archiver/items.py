@@ -4,13 +4,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from archiver.dedup import StoredPayload, UrlCapture
 from archiver.exchange import Exchange
 from archiver.manifest import Document
-from archiver.warc import WrittenExchange
+from archiver.warc import Revisit, WrittenExchange
 
 
 @dataclass(slots=True)
 class Capture:
     exchange: Exchange
     document: Document | None = None  # set for HTML and plain-text documents
-    written: WrittenExchange | None = None  # set by the WARC pipeline
+    kind: str = "L"  # link kind: "L" page, "E" requisite (what a re-check schedules it as)
+    depth: int = 0
+    previous: UrlCapture | None = None  # this URL's last capture in an earlier run
+    # A 304 answered a conditional request: the stored payload it confirmed.
+    not_modified: StoredPayload | None = None
+    # Set by the dedup pipeline.
+    payload_digest: str = ""
+    revisit: Revisit | None = None
+    change: str = ""
+    # Set by the WARC pipeline.
+    written: WrittenExchange | None = None

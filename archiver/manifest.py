@@ -13,7 +13,7 @@ from typing import Any, TextIO
 FIELDS = (
     "url",  # the captured URL (WARC-Target-URI)
     "timestamp",  # 14 digits, UTC: the capture's WARC-Date, as replay tools address it
-    "status",  # HTTP status code
+    "status",  # HTTP status of the record (a 304 confirms, and counts as, the stored status)
     "mime",  # media type from Content-Type, lower-case
     "charset",  # the codec used to decode the text
     "charset_source",  # how it was chosen: bom, header, meta, detection or default
@@ -26,6 +26,7 @@ FIELDS = (
     "warc_offset",  # byte offset of the record's gzip member in that file
     "warc_length",  # length of that gzip member
     "run",  # the run id
+    "change",  # against this URL's previous capture: new, changed, unchanged or gone
 )
 
 

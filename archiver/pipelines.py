@@ -6,18 +6,30 @@ never points at a record that is not there.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import platform
 import socket
+import time
+from base64 import b32encode
 from importlib.metadata import version
 from typing import TYPE_CHECKING, Any
 
 import archiver
 from archiver.cdxj import CdxjIndex, cdxj_line, cdxj_mime
+from archiver.changes import Change, PageState, classify
+from archiver.dedup import DedupIndex, StoredPayload, UrlCapture, is_fresh
+from archiver.exchange import header_value, merge_not_modified, mime_type
 from archiver.items import Capture
 from archiver.manifest import ManifestWriter
 from archiver.run import Run, crawl_settings
-from archiver.warc import WarcFileWriter
+from archiver.warc import (
+    PROFILE_IDENTICAL,
+    PROFILE_NOT_MODIFIED,
+    Revisit,
+    WarcFileWriter,
+    WrittenExchange,
+)
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -46,20 +58,104 @@ def warcinfo_fields(crawler: Crawler, run: Run) -> dict[str, str]:
     }
 
 
+def payload_digest(body: bytes) -> str:
+    """sha1, base32: the WARC-Payload-Digest form CDX tools and pywb expect."""
+    return "sha1:" + b32encode(hashlib.sha1(body).digest()).decode("ascii")
+
+
+class DedupPipeline:
+    """Decide, before anything is written, whether a capture is stored or revisits a payload."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        assert crawler.stats is not None
+        self.stats = crawler.stats
+        self.max_age = crawler.settings.getfloat("ARCHIVER_DEDUP_MAX_AGE")
+        self.index: DedupIndex | None = None
+        # Each page (manifest document) by its change, for the run summary.
+        self.pages: dict[str, list[str]] = {change.value: [] for change in Change}
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> DedupPipeline:
+        return cls(crawler)
+
+    def open_spider(self) -> None:
+        self.index = Run.of(self.crawler).index
+
+    def process_item(self, item: Any) -> Any:
+        if not isinstance(item, Capture):
+            return item
+        assert self.index is not None
+        exchange = item.exchange
+        if item.not_modified is not None and item.previous is not None:
+            stored = item.not_modified
+            item.payload_digest = stored.digest
+            item.revisit = _revisit(
+                PROFILE_NOT_MODIFIED,
+                stored,
+                merge_not_modified(item.previous.response_head, exchange.response_head),
+            )
+            self.stats.inc_value("archiver/dedup/not_modified")
+        else:
+            item.payload_digest = payload_digest(exchange.response_body)
+            stored = self.index.payload(item.payload_digest)
+            if stored is not None and is_fresh(stored, self.max_age) and not exchange.truncated:
+                item.revisit = _revisit(PROFILE_IDENTICAL, stored, exchange.response_head)
+                self.stats.inc_value("archiver/dedup/identical")
+            elif stored is not None:
+                self.stats.inc_value("archiver/dedup/expired")
+        status = _effective_status(item)
+        current = PageState(status, item.payload_digest)
+        previous = PageState(item.previous.status, item.previous.digest) if item.previous else None
+        item.change = classify(previous, current).value
+        if item.document is not None:
+            self.pages[item.change].append(exchange.url)
+        return item
+
+    def close_spider(self) -> None:
+        self.stats.set_value("archiver/pages_by_change", self.pages)
+
+
+def _revisit(profile: str, stored: StoredPayload, head: bytes) -> Revisit:
+    return Revisit(
+        profile=profile,
+        digest=stored.digest,
+        refers_to=stored.record_id,
+        refers_to_uri=stored.url,
+        refers_to_date=stored.warc_date,
+        head=head,
+    )
+
+
+def _effective_status(item: Capture) -> int:
+    """A 304 confirms the stored response: its status is the one that counts."""
+    if item.not_modified is not None and item.previous is not None:
+        return item.previous.status
+    return item.exchange.status
+
+
+def _effective_mime(item: Capture) -> str:
+    """A 304 has no Content-Type of its own; the stored response's applies."""
+    if item.not_modified is not None and item.previous is not None:
+        return mime_type(header_value(item.previous.response_head, b"content-type"))
+    return item.exchange.mime
+
+
 class WarcPipeline:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         assert crawler.stats is not None
         self.stats = crawler.stats
         self.writer: WarcFileWriter | None = None
-        self.index: CdxjIndex | None = None
+        self.cdxj: CdxjIndex | None = None
+        self.run: Run | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> WarcPipeline:
         return cls(crawler)
 
     def open_spider(self) -> None:
-        run = Run.of(self.crawler)
+        run = self.run = Run.of(self.crawler)
         settings = self.crawler.settings
         self.writer = WarcFileWriter(
             run.collection.warcs,
@@ -67,42 +163,80 @@ class WarcPipeline:
             max_size=settings.getint("ARCHIVER_WARC_SIZE"),
             warcinfo=warcinfo_fields(self.crawler, run),
         )
-        self.index = CdxjIndex(run.collection.index_for(run.run_id))
+        self.cdxj = CdxjIndex(run.collection.index_for(run.run_id))
 
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, Capture):
             return item
-        assert self.writer is not None and self.index is not None
+        assert self.writer is not None and self.cdxj is not None and self.run is not None
         exchange = item.exchange
-        written = self.writer.write_exchange(exchange)
+        written = self.writer.write_exchange(
+            exchange, payload_digest=item.payload_digest or None, revisit=item.revisit
+        )
         item.written = written
-        self.index.add(
+        self.cdxj.add(
             cdxj_line(
                 url=exchange.url,
                 timestamp=written.warc_date_14,
-                mime=cdxj_mime(exchange.content_type),
-                status=exchange.status,
+                mime="warc/revisit" if item.revisit else cdxj_mime(exchange.content_type),
+                status=_effective_status(item),
                 digest=written.payload_digest,
                 length=written.response.length,
                 offset=written.response.offset,
                 filename=written.response.filename,
             )
         )
+        self._remember(item, written)
         self.stats.inc_value("archiver/captures")
+        self.stats.inc_value(
+            "archiver/records/revisit" if item.revisit else "archiver/records/response"
+        )
         self.stats.inc_value(f"archiver/status/{exchange.status}")
-        self.stats.inc_value(f"archiver/mime/{exchange.mime}")
+        self.stats.inc_value(f"archiver/mime/{_effective_mime(item)}")
         self.stats.inc_value(f"archiver/payload_bytes/{exchange.mime}", len(exchange.response_body))
         self.stats.set_value("archiver/warc_bytes", self.writer.bytes_written)
         return item
 
+    def _remember(self, item: Capture, written: WrittenExchange) -> None:
+        """Tell the dedup index what is now in the archive; only after the record is written."""
+        dedup = self.run.index  # type: ignore[union-attr]
+        exchange = item.exchange
+        if item.revisit is None and not exchange.truncated:
+            dedup.add_payload(
+                StoredPayload(
+                    digest=written.payload_digest,
+                    url=exchange.url,
+                    warc_date=written.warc_date,
+                    record_id=written.response.record_id,
+                    filename=written.response.filename,
+                    offset=written.response.offset,
+                    stored_at=time.time(),
+                )
+            )
+        head = item.revisit.head if item.revisit else exchange.response_head
+        dedup.record_capture(
+            UrlCapture(
+                url=exchange.url,
+                run_id=self.run.run_id,  # type: ignore[union-attr]
+                status=_effective_status(item),
+                digest=written.payload_digest,
+                kind=item.kind,
+                depth=item.depth,
+                etag=header_value(head, b"etag"),
+                last_modified=header_value(head, b"last-modified"),
+                response_head=head,
+                document=item.document is not None,
+            )
+        )
+
     def close_spider(self) -> None:
-        if self.writer is None or self.index is None:
+        if self.writer is None or self.cdxj is None:
             return
         self.writer.close()
-        self.index.close()
+        self.cdxj.close()
         self.stats.set_value("archiver/warc_bytes", self.writer.bytes_written)
         self.stats.set_value("archiver/warc_files", [p.name for p in self.writer.files_written])
-        self.stats.set_value("archiver/index_lines", self.index.lines)
+        self.stats.set_value("archiver/index_lines", self.cdxj.lines)
 
 
 class ManifestPipeline:
@@ -131,8 +265,8 @@ class ManifestPipeline:
             {
                 "url": exchange.url,
                 "timestamp": written.warc_date_14,
-                "status": exchange.status,
-                "mime": exchange.mime,
+                "status": _effective_status(item),
+                "mime": _effective_mime(item),
                 "charset": doc.charset,
                 "charset_source": doc.charset_source,
                 "charset_declared": doc.charset_declared,
@@ -144,6 +278,7 @@ class ManifestPipeline:
                 "warc_offset": written.response.offset,
                 "warc_length": written.response.length,
                 "run": self.run_id,
+                "change": item.change,
             }
         )
         self.stats.inc_value("archiver/manifest_lines")

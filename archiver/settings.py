@@ -25,6 +25,9 @@ ARCHIVER_RESOLVE: list[str] = []  # HOST:PORT:ADDR, as curl --resolve
 ARCHIVER_OPERATOR = ""  # who runs the crawl (name, email or URL), recorded in warcinfo
 ARCHIVER_RUN_ID = ""  # set by `archiver crawl`; empty: from the start time
 ARCHIVER_LOG_LEVEL = "INFO"  # level of the collection's logs/<run-id>.log
+ARCHIVER_RECHECK = True  # fetch again every URL earlier runs captured, linked or not
+ARCHIVER_DEDUP_MAX_AGE = 0  # days; a payload stored longer ago is stored again; 0: never
+ARCHIVER_DEDUP_INDEX = "archiver.dedup.SqliteDedupIndex"  # payload-digest index class
 
 USER_AGENT = f"archiver/{archiver.__version__} (web archiving crawler; +https://github.com/archiver-project/archiver)"
 
@@ -55,6 +58,7 @@ SPIDER_MIDDLEWARES = {
     "scrapy.spidermiddlewares.referer.RefererMiddleware": None,
 }
 ITEM_PIPELINES = {
+    "archiver.pipelines.DedupPipeline": 400,
     "archiver.pipelines.WarcPipeline": 500,
     "archiver.pipelines.ManifestPipeline": 800,
 }

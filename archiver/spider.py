@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 import scrapy
 from scrapy.crawler import Crawler
@@ -18,14 +19,17 @@ from twisted.python.failure import Failure
 from w3lib.url import safe_url_string
 
 from archiver.capture import EXCHANGE_KEY
-from archiver.exchange import Exchange
+from archiver.dedup import StoredPayload, UrlCapture, is_fresh
+from archiver.exchange import Exchange, header_value, mime_type
 from archiver.items import Capture
 from archiver.links import LinkKind, extract_css_links, extract_html_links
 from archiver.manifest import Document
 from archiver.robots import RobotsRules
+from archiver.run import Run
 from archiver.scope import Scope, default_prefix
 from archiver.text import decode_document, html_text, html_title, parse_html, plain_text
 from archiver.urls import hostname, is_http, origin, seen_key
+from archiver.warc import read_payload
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 TEXT_TYPES = frozenset({"text/plain"})
@@ -42,6 +46,7 @@ _DEPTH = "archiver_depth"
 _ROBOTS_FOR = "archiver_robots_for"
 _HOPS = "archiver_redirect_hops"
 _SEED = "archiver_seed"  # a seed, or a redirect target of one
+_PREVIOUS = "archiver_previous"  # the URL's last capture in an earlier run
 
 
 class ArchiveSpider(scrapy.Spider):
@@ -78,6 +83,8 @@ class ArchiveSpider(scrapy.Spider):
         self.robots = RobotsRules(
             obey=settings.get("ARCHIVER_ROBOTS") == "obey", user_agent=settings.get("USER_AGENT")
         )
+        self.recheck = settings.getbool("ARCHIVER_RECHECK")
+        self.max_age = settings.getfloat("ARCHIVER_DEDUP_MAX_AGE")
         self.seen: set[str] = set()
         self.pages_scheduled = 0
 
@@ -87,6 +94,18 @@ class ArchiveSpider(scrapy.Spider):
             url = safe_url_string(seed)
             for request in self._follow(url, LinkKind.NAVIGATION, depth=0, referer=None, seed=True):
                 yield request
+        if self.recheck:
+            # URLs earlier runs captured are checked again even when nothing links to them
+            # any more, so removals show up. robots.txt is fetched per origin anyway.
+            for known in self._run.index.known_captures():
+                if urlsplit(known.url).path == "/robots.txt":
+                    continue
+                kind = LinkKind(known.kind)
+                before = len(self.seen)
+                for request in self._follow(known.url, kind, depth=known.depth, referer=None):
+                    yield request
+                if len(self.seen) > before:  # not reached by a link before it: re-checked
+                    self.stats_inc("archiver/rechecked")
 
     # -- callbacks ---------------------------------------------------------------------------
 
@@ -96,8 +115,26 @@ class ArchiveSpider(scrapy.Spider):
             return
         kind = LinkKind(response.meta[_KIND])
         depth: int = response.meta[_DEPTH]
-        document, links = self._read(response, exchange)
-        yield Capture(exchange, document)
+        previous: UrlCapture | None = response.meta.get(_PREVIOUS)
+        stored = self._confirmed_payload(exchange, previous)
+        if stored is not None and previous is not None:
+            # 304: the page is the one stored before; read it back for its text and links.
+            path = self._run.collection.warcs / stored.filename
+            body = read_payload(path, stored.offset)
+            content_type = header_value(previous.response_head, b"content-type")
+            document, links = self._read(response.url, previous.status, body, content_type)
+        else:
+            document, links = self._read(
+                response.url, exchange.status, response.body, exchange.content_type
+            )
+        yield Capture(
+            exchange,
+            document,
+            kind=kind.value,
+            depth=depth,
+            previous=previous,
+            not_modified=stored,
+        )
         location = redirect_target(response)
         if location:
             self.stats_inc("archiver/redirects_followed")
@@ -107,11 +144,26 @@ class ArchiveSpider(scrapy.Spider):
             link_depth = depth + 1 if link.kind is LinkKind.NAVIGATION else depth
             yield from self._follow(link.url, link.kind, depth=link_depth, referer=response.url)
 
+    def _confirmed_payload(
+        self, exchange: Exchange, previous: UrlCapture | None
+    ) -> StoredPayload | None:
+        """The stored payload a 304 confirms, if this was our conditional request's answer."""
+        if exchange.status != 304 or previous is None:
+            return None
+        return self._run.index.payload(previous.digest)
+
     def parse_robots(self, response: Response) -> Iterator[Capture | Request]:
         exchange = self._exchange(response)
         if exchange is not None:
-            document, _ = self._read(response, exchange)
-            yield Capture(exchange, document)
+            document, _ = self._read(
+                response.url, exchange.status, response.body, exchange.content_type
+            )
+            yield Capture(
+                exchange,
+                document,
+                kind=LinkKind.REQUISITE.value,
+                previous=self._run.index.capture(exchange.url),
+            )
         for_origin: str = response.meta[_ROBOTS_FOR]
         location = redirect_target(response)
         if location is None:
@@ -175,6 +227,8 @@ class ArchiveSpider(scrapy.Spider):
             return
         self.seen.add(key)
         headers = {"Referer": referer} if referer and not _downgrade(referer, url) else {}
+        previous = self._run.index.capture(url)
+        headers.update(self._conditional_headers(previous))
         request = Request(
             url,
             callback=self.parse,
@@ -182,9 +236,26 @@ class ArchiveSpider(scrapy.Spider):
             headers=headers,
             priority=PRIORITY_PAGE if kind is LinkKind.NAVIGATION else PRIORITY_REQUISITE,
             dont_filter=True,  # the seen-set above already decided; skip Scrapy's dupefilter
-            meta={_KIND: kind.value, _DEPTH: depth, _SEED: seed},
+            meta={_KIND: kind.value, _DEPTH: depth, _SEED: seed, _PREVIOUS: previous},
         )
         yield from self._gate(request)
+
+    def _conditional_headers(self, previous: UrlCapture | None) -> dict[str, str]:
+        """If-None-Match / If-Modified-Since for a URL whose 200 is stored and fresh."""
+        if previous is None or previous.status != 200:
+            return {}
+        if not (previous.etag or previous.last_modified):
+            return {}
+        stored = self._run.index.payload(previous.digest)
+        if stored is None or not is_fresh(stored, self.max_age):
+            return {}  # nothing to confirm, or time for a fresh full copy
+        headers = {}
+        if previous.etag:
+            headers["If-None-Match"] = previous.etag
+        if previous.last_modified:
+            headers["If-Modified-Since"] = previous.last_modified
+        self.stats_inc("archiver/conditional_requests")
+        return headers
 
     def _gate(self, request: Request) -> Iterator[Request]:
         url_origin = origin(request.url)
@@ -229,33 +300,38 @@ class ArchiveSpider(scrapy.Spider):
             self.logger.error("no captured exchange for %s; it is not in the WARC", response.url)
         return exchange
 
-    def _read(self, response: Response, exchange: Exchange) -> tuple[Document | None, list[Any]]:
+    def _read(
+        self, url: str, status: int, body: bytes, content_type: str | None
+    ) -> tuple[Document | None, list[Any]]:
         """Decode and parse the body once; return its manifest document and its links."""
-        mime = exchange.mime
-        body = response.body
+        mime = mime_type(content_type)
         if mime == "unk" and looks_like_html(body):
             mime = "text/html"
         if mime in HTML_TYPES:
-            decoded = decode_document(body, exchange.content_type, html=True)
+            decoded = decode_document(body, content_type, html=True)
             root = parse_html(decoded.text)
             title = html_title(root) if root is not None else None
             text = html_text(root) if root is not None else ""
             document = Document(decoded.charset, decoded.source, decoded.declared, title, text)
-            is_redirect = 300 <= exchange.status < 400
+            is_redirect = 300 <= status < 400
             links = (
                 []
                 if root is None or is_redirect
-                else extract_html_links(root, response.url, encoding=decoded.charset)
+                else extract_html_links(root, url, encoding=decoded.charset)
             )
             return document, links
         if mime in TEXT_TYPES:
-            decoded = decode_document(body, exchange.content_type, html=False)
+            decoded = decode_document(body, content_type, html=False)
             text = plain_text(decoded.text)
             return Document(decoded.charset, decoded.source, decoded.declared, None, text), []
         if mime in CSS_TYPES:
-            decoded = decode_document(body, exchange.content_type, html=False)
-            return None, extract_css_links(decoded.text, response.url)
+            decoded = decode_document(body, content_type, html=False)
+            return None, extract_css_links(decoded.text, url)
         return None, []
+
+    @property
+    def _run(self) -> Run:
+        return Run.of(self.crawler)
 
     def stats_inc(self, key: str) -> None:
         assert self.crawler.stats is not None

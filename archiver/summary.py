@@ -27,6 +27,20 @@ def _prefixed(stats: dict[str, Any], prefix: str) -> dict[str, Any]:
     return {k.removeprefix(prefix): v for k, v in sorted(stats.items()) if k.startswith(prefix)}
 
 
+def page_changes(stats: dict[str, Any], run: Run) -> dict[str, Any]:
+    """Every page of this run by its change; pages of the previous run not captured now are gone."""
+    pages = {k: sorted(v) for k, v in stats.get("archiver/pages_by_change", {}).items()}
+    if run.previous_run:
+        # A page captured this run had its row moved to this run; rows left are not captured.
+        missing = [c.url for c in run.index.documents_last_seen_in(run.previous_run)]
+        pages["gone"] = sorted({*pages.get("gone", []), *missing})
+    return {
+        "compared_with": run.previous_run,
+        "counts": {change: len(urls) for change, urls in pages.items()},
+        "pages": pages,
+    }
+
+
 def build_summary(crawler: Crawler, run: Run, reason: str, ended: datetime) -> dict[str, Any]:
     assert crawler.stats is not None
     stats = crawler.stats.get_stats()
@@ -38,6 +52,8 @@ def build_summary(crawler: Crawler, run: Run, reason: str, ended: datetime) -> d
         "ended": ended.isoformat(),
         "elapsed_seconds": round((ended - run.started).total_seconds(), 3),
         "finish_reason": reason,
+        # The lock of an earlier run that died without releasing it, cleared by this one.
+        "stale_lock_cleared": run.lock.stale,
         "settings": crawl_settings(crawler),
         "counts": {
             "captures": stats.get("archiver/captures", 0),
@@ -50,7 +66,12 @@ def build_summary(crawler: Crawler, run: Run, reason: str, ended: datetime) -> d
             "robots_disallowed": stats.get("archiver/robots/disallowed", 0),
             "links": _prefixed(stats, "archiver/links/"),
             "redirects_followed": stats.get("archiver/redirects_followed", 0),
+            "records": _prefixed(stats, "archiver/records/"),
+            "dedup": _prefixed(stats, "archiver/dedup/"),
+            "conditional_requests": stats.get("archiver/conditional_requests", 0),
+            "rechecked": stats.get("archiver/rechecked", 0),
         },
+        "changes": page_changes(stats, run),
         "bytes": {
             "warc": stats.get("archiver/warc_bytes", 0),
             "payload_by_mime": _prefixed(stats, "archiver/payload_bytes/"),
@@ -104,3 +125,4 @@ class RunExtension:
         os.replace(tmp, path)
         logging.getLogger().removeHandler(self.handler)
         self.handler.close()
+        self.run.close()  # the index is committed and the lock released only now

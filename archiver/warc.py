@@ -16,6 +16,7 @@ from io import BytesIO
 from pathlib import Path
 from typing import BinaryIO
 
+from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParser
 from warcio.timeutils import datetime_to_iso_date
 from warcio.warcwriter import WARCWriter
@@ -24,6 +25,8 @@ from archiver.exchange import Exchange
 
 OPEN_SUFFIX = ".open"
 WARC_VERSION = "1.1"
+PROFILE_IDENTICAL = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
+PROFILE_NOT_MODIFIED = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
 
 
 class RawHead(StatusAndHeaders):
@@ -40,6 +43,22 @@ class RawHead(StatusAndHeaders):
 
     def compute_headers_buffer(self, header_filter: object = None) -> None:
         pass
+
+
+@dataclass(frozen=True, slots=True)
+class Revisit:
+    """Write this capture as a revisit of a stored payload instead of storing it again."""
+
+    profile: str
+    digest: str  # the stored payload's digest
+    refers_to: str  # WARC-Record-ID of the stored response
+    refers_to_uri: str
+    refers_to_date: str
+    # The HTTP head the revisit record holds: the response's own for identical payloads. For a
+    # 304, the stored response with the 304's headers merged in (RFC 9111 4.3.4): what replay
+    # must serve for the new date (pywb replays a revisit with its own head). The profile
+    # records that the server answered 304; the request record holds the conditional request.
+    head: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,8 +121,14 @@ class WarcFileWriter:
     def current_name(self) -> str | None:
         return self._path.name if self._path else None
 
-    def write_exchange(self, exchange: Exchange) -> WrittenExchange:
-        """Write the response and its request; both always land in the same file."""
+    def write_exchange(
+        self,
+        exchange: Exchange,
+        *,
+        payload_digest: str | None = None,
+        revisit: Revisit | None = None,
+    ) -> WrittenExchange:
+        """Write the response (or revisit) and its request; they always land in one file."""
         out = self._ensure_open()
         when = exchange.date.astimezone(UTC).replace(tzinfo=None)
         date = datetime_to_iso_date(when, use_micros=True)
@@ -115,24 +140,30 @@ class WarcFileWriter:
         response_headers = dict(common)
         if exchange.ip_address:
             response_headers["WARC-IP-Address"] = exchange.ip_address
-        if exchange.truncated:
-            response_headers["WARC-Truncated"] = exchange.truncated
-        response = self.builder.create_warc_record(
-            exchange.url,
-            "response",
-            payload=BytesIO(exchange.response_body),
-            length=len(exchange.response_body),
-            http_headers=RawHead(exchange.response_head),
-            warc_headers_dict=response_headers,
-        )
+        if revisit is not None:
+            response = self._revisit_record(exchange, revisit, response_headers)
+        else:
+            if exchange.truncated:
+                response_headers["WARC-Truncated"] = exchange.truncated
+            if payload_digest:
+                response_headers["WARC-Payload-Digest"] = payload_digest
+            response = self.builder.create_warc_record(
+                exchange.url,
+                "response",
+                payload=BytesIO(exchange.response_body),
+                length=len(exchange.response_body),
+                http_headers=RawHead(exchange.response_head),
+                warc_headers_dict=response_headers,
+            )
         response_id = response.rec_headers.get_header("WARC-Record-ID")
+        concurrent = {**common, "WARC-Concurrent-To": response_id}
         request = self.builder.create_warc_record(
             exchange.url,
             "request",
             payload=BytesIO(exchange.request_body),
             length=len(exchange.request_body),
             http_headers=RawHead(exchange.request_head),
-            warc_headers_dict={**common, "WARC-Concurrent-To": response_id},
+            warc_headers_dict=concurrent,
         )
         response_loc = self._write(out, response)
         request_loc = self._write(out, request)
@@ -147,6 +178,24 @@ class WarcFileWriter:
         if out.tell() >= self.max_size:
             self.close()
         return written
+
+    def _revisit_record(
+        self, exchange: Exchange, revisit: Revisit, headers: dict[str, str]
+    ) -> object:
+        headers.update(
+            {
+                "WARC-Profile": revisit.profile,
+                "WARC-Refers-To": revisit.refers_to,
+                "WARC-Refers-To-Target-URI": revisit.refers_to_uri,
+                "WARC-Refers-To-Date": revisit.refers_to_date,
+                "WARC-Payload-Digest": revisit.digest,
+                # The block holds the HTTP head only; the payload is the referred record's.
+                "WARC-Truncated": "length",
+            }
+        )
+        return self.builder.create_warc_record(
+            exchange.url, "revisit", http_headers=RawHead(revisit.head), warc_headers_dict=headers
+        )
 
     def close(self) -> None:
         """Finish the current file: flush, fsync, rename away ``.open``, fsync the folder."""
@@ -205,3 +254,14 @@ def _fsync_dir(folder: Path) -> None:
 
 
 __all__ = ["RecordLocation", "WarcFileWriter", "WrittenExchange", "file_name"]
+
+
+def read_payload(path: Path, offset: int) -> bytes:
+    """The content of the response record at *offset*, content-decoded (gzip and the like undone).
+
+    A 304 confirms a payload stored by an earlier run; its links and text come from here.
+    """
+    with open(path, "rb") as f:
+        f.seek(offset)
+        record = next(iter(ArchiveIterator(f)))
+        return record.content_stream().read()

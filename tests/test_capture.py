@@ -59,6 +59,11 @@ def test_response_payloads_are_the_bytes_the_server_sent(sample_crawl: CrawlResu
         query = urlsplit(record.get("WARC-Target-URI")).query
         key = target + ("?" + query if query else "")
         assert hashlib.sha1(record.payload).hexdigest() == sent[key], key
+    # A revisit stores no body; its digest must still be that of the body the server sent.
+    for record in sample_crawl.of_type("revisit"):
+        parts = urlsplit(record.get("WARC-Target-URI"))
+        key = parts.path + ("?" + parts.query if parts.query else "")
+        assert record.get("WARC-Payload-Digest") == sha1_b32(bytes.fromhex(sent[key]), raw=True)
 
 
 def test_gzip_response_stays_gzip_with_its_content_encoding(sample_crawl: CrawlResult):
@@ -95,7 +100,8 @@ def test_status_lines_carry_code_and_reason(sample_crawl: CrawlResult):
 
 
 def test_request_and_response_share_date_and_uri_and_are_linked(sample_crawl: CrawlResult):
-    responses = {r.get("WARC-Record-ID"): r for r in sample_crawl.of_type("response")}
+    records = sample_crawl.of_type("response") + sample_crawl.of_type("revisit")
+    responses = {r.get("WARC-Record-ID"): r for r in records}
     requests = sample_crawl.of_type("request")
     assert len(requests) == len(responses)
     for request in requests:

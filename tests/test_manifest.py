@@ -13,7 +13,7 @@ def test_every_document_capture_has_one_complete_line(sample_crawl: CrawlResult)
     lines = sample_crawl.manifest
     documents = [
         r
-        for r in sample_crawl.of_type("response")
+        for r in sample_crawl.of_type("response") + sample_crawl.of_type("revisit")
         if re.search(rb"(?im)^content-type:\s*(text/html|text/plain)", r.http_head)
     ]
     assert sorted(line["url"] for line in lines) == sorted(

@@ -92,5 +92,7 @@ def record_at(path: Path, offset: int) -> Record:
     return parse_record(path, offset, raw, length)
 
 
-def sha1_b32(data: bytes) -> str:
-    return "sha1:" + b32encode(hashlib.sha1(data).digest()).decode("ascii")
+def sha1_b32(data: bytes, *, raw: bool = False) -> str:
+    """``sha1:BASE32`` of *data*, or of a sha1 digest already made (``raw``)."""
+    digest = data if raw else hashlib.sha1(data).digest()
+    return "sha1:" + b32encode(digest).decode("ascii")

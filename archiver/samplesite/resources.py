@@ -78,6 +78,7 @@ class Request:
     scheme: str
     host: str  # Host header, or the listening address when the client sent none
     root: Path  # resolved site root
+    conditional: bool = True  # answer If-None-Match / If-Modified-Since with 304
 
 
 @dataclass
@@ -105,9 +106,8 @@ def error_reply(status: int, title: str, detail: str) -> Reply:
 
 
 def not_found(request: Request) -> Reply:
-    return error_reply(
-        404, "Not Found", f"The requested URL {request.path} was not found on this server."
-    )
+    # One body for every missing URL, as nginx and most servers answer.
+    return error_reply(404, "Not Found", "The requested URL was not found on this server.")
 
 
 def moved(request: Request, status: int, location: str) -> Reply:
@@ -202,7 +202,7 @@ def file_reply(request: Request, path: Path, *, compress: bool | None = None) ->
     etag = '"' + hashlib.sha1(data).hexdigest()[:20] + '"'
     headers += [("Last-Modified", formatdate(mtime, usegmt=True)), ("ETag", etag)]
     headers += rule.headers
-    if not_modified(request, etag, mtime):
+    if request.conditional and not_modified(request, etag, mtime):
         return Reply(304, [h for h in headers if h[0] in ("ETag", "Last-Modified", "Vary")])
     return Reply(200, headers, data)
 

@@ -91,6 +91,7 @@ class _Handler(BaseHTTPRequestHandler):
                     scheme="https" if isinstance(self.connection, ssl.SSLSocket) else "http",
                     host=self.headers.get("Host") or self.server.site.authority,
                     root=self.server.site.root,
+                    conditional=self.server.site.conditional,
                 )
             )
         except UnicodeDecodeError:
@@ -215,7 +216,9 @@ class SampleSiteServer:
         certfile: Path | None = None,
         keyfile: Path | None = None,
         request_log: Path | None = None,
+        conditional: bool = True,
     ) -> None:
+        """``conditional=False``: ignore If-None-Match / If-Modified-Since, as many servers do."""
         if (certfile is None) != (keyfile is None):
             raise ValueError("give both certfile and keyfile for TLS, or neither")
         self.root = (root or SITE_ROOT).resolve()
@@ -224,6 +227,7 @@ class SampleSiteServer:
         self.certfile = certfile
         self.keyfile = keyfile
         self.request_log = request_log
+        self.conditional = conditional
         self.requests: list[LoggedRequest] = []
         self._lock = threading.Lock()
         self._log_file: IO[str] | None = None

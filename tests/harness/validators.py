@@ -77,6 +77,7 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 # Tools come from the venv running the tests, never from whatever is first on PATH.
@@ -321,18 +322,27 @@ _WARCAT_LIST_TYPE = re.compile(r"^  Type: (.*)$")
 _WARCAT_BAD_PAYLOAD = "Bad payload digest."
 
 
-def _check_warcat(path: Path) -> ValidatorResult:
+def _check_warcat(path: Path, earlier: Sequence[Path] = ()) -> ValidatorResult:
+    """warcat over *earlier* files and then *path*, in one process.
+
+    warcat fails a WARC-Refers-To or WARC-Concurrent-To naming a record it has not read yet;
+    the revisits of a scheduled run refer to records in earlier files of the collection, so
+    those files are read first (their own problems were reported when they were checked).
+    """
     warcat = [sys.executable, "-m", "warcat"]
     with tempfile.TemporaryDirectory(prefix="warcat-") as tmp:
-        target = path
-        if _is_gzip(path) and path.suffix != ".gz":
-            # warcat decides on gzip from the file name.  Its --force-read-gzip option is
-            # no substitute: it reports bad digests on every record of a valid file.
-            target = Path(tmp) / f"{path.name}.gz"
-            target.symlink_to(path.resolve())
-        cmd = [*warcat, "verify", str(target)]
+        targets = []
+        for index, file in enumerate([*earlier, path]):
+            target = file
+            if _is_gzip(file) and file.suffix != ".gz":
+                # warcat decides on gzip from the file name.  Its --force-read-gzip option is
+                # no substitute: it reports bad digests on every record of a valid file.
+                target = Path(tmp) / f"{index}-{file.name}.gz"
+                target.symlink_to(file.resolve())
+            targets.append(str(target))
+        cmd = [*warcat, "verify", *targets]
         run = _run(cmd)
-        list_cmd = [*warcat, "list", str(target)]
+        list_cmd = [*warcat, "list", *targets]
         list_run = _run(list_cmd)
     # The listing is long and only used for record types; show it only if it went wrong.
     transcript = "\n".join(
@@ -417,8 +427,11 @@ def _result(
     return ValidatorResult(tool, path, not problems, "\n".join(lines), excepted)
 
 
-def validate_warc(path: Path) -> list[ValidatorResult]:
-    """Run all four validators on one WARC file; one result per tool, in a fixed order."""
+def validate_warc(path: Path, earlier: Sequence[Path] = ()) -> list[ValidatorResult]:
+    """Run all four validators on one WARC file; one result per tool, in a fixed order.
+
+    *earlier* are the collection's files before this one, which its revisits may refer to.
+    """
     path = Path(path)
     if not path.is_file():
         return [
@@ -427,17 +440,21 @@ def validate_warc(path: Path) -> list[ValidatorResult]:
         ]
     # The tools are independent processes, mostly Python start-up time; running them
     # side by side keeps suites that validate many WARCs fast.
-    checks = (_check_gzip, _check_warcio, _check_fastwarc, _check_warcat)
+    checks = (_check_gzip, _check_warcio, _check_fastwarc, partial(_check_warcat, earlier=earlier))
     with ThreadPoolExecutor(max_workers=len(checks)) as pool:
         return list(pool.map(lambda check: check(path), checks))
 
 
 def assert_warcs_valid(paths: Iterable[Path]) -> None:
-    """Raise AssertionError naming every failed (tool, file) pair with the tool's output."""
+    """Raise AssertionError naming every failed (tool, file) pair with the tool's output.
+
+    *paths* in the order they were written (names sort so): each is checked with the files
+    before it as context for cross-file references.
+    """
     paths = list(paths)
     if not paths:
         raise AssertionError("assert_warcs_valid: no WARC files given")
-    failures = [r for p in paths for r in validate_warc(p) if not r.ok]
+    failures = [r for i, p in enumerate(paths) for r in validate_warc(p, paths[:i]) if not r.ok]
     if failures:
         blocks = [f"=== {r.tool} FAILED on {r.path}\n{r.output}" for r in failures]
         raise AssertionError(
