@@ -24,6 +24,7 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check archiver spiders tests
+	tests/browser/setup.sh
 	tests/isolated.sh $(BIN)/pytest
 
 lint: $(STAMP)

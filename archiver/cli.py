@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from archiver import __version__, changes
+from archiver import __version__, changes, replay, verify, wacz
 from archiver.config import OPTIONS, load_toml, to_settings
 from archiver.errors import ArchiverError, ConfigError
 from archiver.resolve import parse_rules
@@ -50,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     crawl.add_argument("-v", "--verbose", action="store_true", help="log INFO to the console")
     crawl.set_defaults(func=crawl_command)
     changes.add_parser(commands)
+    replay.add_parser(commands)
+    verify.add_parser(commands)
+    wacz.add_parser(commands)
     return parser
 
 
@@ -160,19 +163,17 @@ def print_report(run: Run, summary: dict[str, Any]) -> None:
     print(f"  summary   {run.collection.summary_for(run.run_id)}")
     print(f"  log       {root / summary['files']['log']}")
     seed = summary["settings"]["seeds"][0] if summary["settings"]["seeds"] else ""
-    name = root.resolve().name
-    tools = _pywb_bin()
-    print("replay in pywb (run from a scratch folder; it creates ./collections):")
-    print(f"  {tools}wb-manager init {name}")
-    print(f"  {tools}wb-manager add {name} {root.resolve()}/warcs/*.warc.gz")
-    print(f"  {tools}wayback -b 127.0.0.1 -p 8080   # open http://127.0.0.1:8080/{name}/{seed}")
-    print("or load the WARC files in ReplayWeb.page (https://replayweb.page, 'Choose File').")
+    name = replay.collection_name(root)
+    command = _command()
+    print("replay:")
+    print(f"  {command} replay {root}    # pywb: open http://127.0.0.1:8080/{name}/{seed}")
+    print(f"  {command} wacz {root} -o {name}.wacz    # then open it in ReplayWeb.page")
 
 
-def _pywb_bin() -> str:
-    """Where pywb's commands are: next to this Python (a venv) if there, else on PATH."""
-    here = Path(sys.executable).parent
-    return f"{here}/" if (here / "wb-manager").exists() else ""
+def _command() -> str:
+    """How to call archiver again: its script beside this Python (a venv) if there."""
+    here = Path(sys.executable).parent / "archiver"
+    return str(here) if here.exists() else "archiver"
 
 
 if __name__ == "__main__":

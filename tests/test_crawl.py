@@ -92,7 +92,7 @@ def test_run_summary_and_collection_layout(sample_crawl: CrawlResult):
     for name in summary["files"]["warcs"] + [summary["files"]["index"], summary["files"]["log"]]:
         assert (root / name).is_file(), name
     assert "run " + summary["run_id"] in sample_crawl.stdout
-    assert "wb-manager" in sample_crawl.stdout
+    assert " replay " in sample_crawl.stdout and " wacz " in sample_crawl.stdout
 
 
 def test_cdxj_index_is_sorted_and_equals_cdxj_indexers(sample_crawl: CrawlResult):

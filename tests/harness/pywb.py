@@ -124,7 +124,12 @@ class PywbReplay:
 
         self.workdir.mkdir(parents=True, exist_ok=True)
         self._manager("init", self.collection)
-        self._manager("add", self.collection, *map(str, self.warcs))
+        warcs = [str(w) for w in self.warcs if w.suffix != ".wacz"]
+        waczs = [str(w) for w in self.warcs if w.suffix == ".wacz"]
+        if warcs:
+            self._manager("add", self.collection, *warcs)
+        if waczs:  # a WACZ is unpacked: its WARCs and its CDXJ index join the collection
+            self._manager("add", "--unpack-wacz", self.collection, *waczs)
         # Non-framed replay keeps plain URLs (no top frame) for any test that looks at
         # rewritten pages; id_ replay is unaffected either way.
         (self.workdir / "config.yaml").write_text(
