@@ -9,10 +9,12 @@ into an item for the pipelines.
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from scrapy import Request
+from scrapy import Request, signals
+from scrapy.exceptions import StopDownload
 from scrapy.http import Response
 
 from archiver.exchange import Exchange, build_request_head, build_response_head
@@ -23,6 +25,8 @@ if TYPE_CHECKING:
 
 EXCHANGE_KEY = "archiver_exchange"
 _SENT_AT_KEY = "archiver_sent_at"
+_RECEIVED_KEY = "archiver_bytes_received"
+logger = logging.getLogger(__name__)
 
 
 def header_pairs(headers: Headers) -> list[tuple[bytes, bytes]]:
@@ -33,6 +37,8 @@ def header_pairs(headers: Headers) -> list[tuple[bytes, bytes]]:
 class CaptureMiddleware:
     def __init__(self, crawler: Crawler) -> None:
         self.stats = crawler.stats
+        self.max_size = crawler.settings.getint("ARCHIVER_MAX_RESPONSE_SIZE")
+        crawler.signals.connect(self.bytes_received, signal=signals.bytes_received)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CaptureMiddleware:
@@ -41,8 +47,30 @@ class CaptureMiddleware:
     def process_request(self, request: Request) -> None:
         request.meta[_SENT_AT_KEY] = datetime.now(UTC)
 
+    def bytes_received(self, data: bytes, request: Request, spider: object) -> None:
+        """Cut an endless or oversized body at the limit, keeping what came (StopDownload
+        without failure hands the partial response on, flagged)."""
+        received = request.meta.get(_RECEIVED_KEY, 0) + len(data)
+        request.meta[_RECEIVED_KEY] = received
+        if self.max_size and received > self.max_size:
+            raise StopDownload(fail=False)
+
     def process_response(self, request: Request, response: Response) -> Response:
-        request.meta[EXCHANGE_KEY] = snapshot(request, response)
+        exchange = snapshot(request, response)
+        if "download_stopped" in response.flags:
+            exchange.truncated = "length"
+            exchange.response_body = exchange.response_body[: self.max_size]
+        elif "dataloss" in response.flags:
+            exchange.truncated = "disconnect"
+        if exchange.truncated:
+            self.stats.inc_value(f"archiver/truncated/{exchange.truncated}")
+            logger.warning(
+                "%s: body cut (%s) after %d bytes; recorded with WARC-Truncated",
+                request.url,
+                exchange.truncated,
+                len(exchange.response_body),
+            )
+        request.meta[EXCHANGE_KEY] = exchange
         self.stats.inc_value("archiver/exchanges_captured")
         return response
 

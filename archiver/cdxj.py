@@ -11,9 +11,10 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import TextIO
 
 import surt
+
+from archiver.manifest import LineFile
 
 _MIME_END = re.compile(r"[;\s]")
 
@@ -58,14 +59,13 @@ class CdxjIndex:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._open_path = path.with_name(path.name + ".open")
-        self._out: TextIO | None = None
+        self._out: LineFile | None = None
         self.lines = 0
 
     def add(self, line: str) -> None:
         if self._out is None:
-            self._out = open(self._open_path, "a", encoding="utf-8")  # noqa: SIM115
-        self._out.write(line)
-        self._out.flush()
+            self._out = LineFile(self._open_path)
+        self._out.append(line)
         self.lines += 1
 
     def close(self) -> None:

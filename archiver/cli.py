@@ -6,9 +6,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from archiver import __version__, changes, replay, verify, wacz
+from archiver.collection import Collection
 from archiver.config import OPTIONS, load_toml, to_settings
 from archiver.errors import ArchiverError, ConfigError
 from archiver.resolve import parse_rules
@@ -20,8 +21,15 @@ EXIT_FAILED = 1  # the run started but did not complete
 EXIT_USAGE = 2  # bad input: nothing was written
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line that says where the help is (exit 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"archiver: error: {message}; see '{self.prog} --help'\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="archiver", description="Archive websites into WARC files with a text manifest."
     )
     parser.add_argument("--version", action="version", version=f"archiver {__version__}")
@@ -86,6 +94,7 @@ def crawl_command(parsed: argparse.Namespace) -> int:
         )
     if not options.get("output"):
         raise ConfigError("no collection folder: add --output DIR")
+    check_output(Path(options["output"]))
     overrides = to_settings(options)
     # Validate everything the crawl will need before anything is written.
     parse_rules(overrides.get("ARCHIVER_RESOLVE", []))
@@ -108,8 +117,15 @@ def crawl_command(parsed: argparse.Namespace) -> int:
     finally:
         run.close()
     print_report(run, summary)
-    if summary.get("finish_reason") != "finished":
-        reason = summary.get("finish_reason")
+    reason = summary.get("finish_reason")
+    if reason == "disk_full":
+        print(
+            "archiver: error: the disk is full; the files written are complete: "
+            "free some space and run the same command again to continue",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    if reason != "finished":
         print(f"archiver: error: the run stopped early ({reason})", file=sys.stderr)
         return EXIT_FAILED
     if not summary["counts"]["captures"]:
@@ -117,6 +133,17 @@ def crawl_command(parsed: argparse.Namespace) -> int:
         print(f"archiver: error: nothing was captured; see {log}", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
+
+
+def check_output(output: Path) -> None:
+    """--output is a collection, or a folder that can become one; nothing else is touched."""
+    if output.exists() and not output.is_dir():
+        raise ConfigError(f"--output {output} is a file; give a folder for the collection")
+    if output.is_dir() and any(output.iterdir()) and not Collection(output).is_collection():
+        raise ConfigError(
+            f"--output {output} is a folder with other files, not an archiver collection; "
+            "give a new or empty folder"
+        )
 
 
 def run_crawl(overrides: dict[str, Any], run: Run) -> dict[str, Any]:

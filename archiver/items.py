@@ -10,7 +10,7 @@ from archiver.manifest import Document
 from archiver.warc import Revisit, WrittenExchange
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, repr=False)
 class Capture:
     exchange: Exchange
     document: Document | None = None  # set for HTML and plain-text documents
@@ -25,3 +25,7 @@ class Capture:
     change: str = ""
     # Set by the WARC pipeline.
     written: WrittenExchange | None = None
+
+    def __repr__(self) -> str:
+        # Scrapy logs items; the bodies and heads would drown the log.
+        return f"<Capture {self.exchange.status} {self.exchange.url}>"

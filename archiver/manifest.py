@@ -6,9 +6,10 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO
 
 FIELDS = (
     "url",  # the captured URL (WARC-Target-URI)
@@ -50,15 +51,38 @@ def manifest_line(values: dict[str, Any]) -> str:
     return json.dumps({k: values[k] for k in FIELDS}, ensure_ascii=False) + "\n"
 
 
+class LineFile:
+    """Appends whole lines: each goes in one unbuffered write, and a write that fails (a full
+    disk) is cut back off, so no half line can merge with the next one."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._out: BinaryIO = open(path, "ab", buffering=0)  # noqa: SIM115
+        self._end = self._out.seek(0, os.SEEK_END)
+
+    def append(self, line: str) -> None:
+        data = memoryview(line.encode("utf-8"))
+        written = 0
+        try:
+            while written < len(data):
+                written += self._out.write(data[written:])
+        except OSError:
+            self._out.truncate(self._end)
+            raise
+        self._end += len(data)
+
+    def close(self) -> None:
+        self._out.close()
+
+
 class ManifestWriter:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._out: TextIO = open(path, "a", encoding="utf-8")  # noqa: SIM115
+        self._out = LineFile(path)
         self.lines = 0
 
     def add(self, values: dict[str, Any]) -> None:
-        self._out.write(manifest_line(values))
-        self._out.flush()
+        self._out.append(manifest_line(values))
         self.lines += 1
 
     def close(self) -> None:

@@ -6,14 +6,20 @@ never points at a record that is not there.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import logging
 import platform
 import socket
+import sqlite3
 import time
 from base64 import b32encode
 from importlib.metadata import version
 from typing import TYPE_CHECKING, Any
+
+from scrapy.exceptions import DropItem
+from scrapy.utils.defer import deferred_from_coro
 
 import archiver
 from archiver.cdxj import CdxjIndex, cdxj_line, cdxj_mime
@@ -56,6 +62,27 @@ def warcinfo_fields(crawler: Crawler, run: Run) -> dict[str, str]:
         "archiver-run-id": run.run_id,
         "archiver-settings": json.dumps(crawl_settings(crawler), sort_keys=True),
     }
+
+
+_DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+logger = logging.getLogger(__name__)
+
+
+def stop_on_write_error(crawler: Crawler, exc: OSError | sqlite3.Error) -> None:
+    """A collection that cannot be written ends the run: crawling on would lose every capture.
+
+    The WARC files stay whole (the writer cuts a failed record off again); the next run of
+    the same command repairs what was left half-written and continues.
+    """
+    full = isinstance(exc, OSError) and exc.errno in _DISK_FULL
+    full = full or "full" in str(exc)  # sqlite3 says "database or disk is full"
+    reason = "disk_full" if full else "write_error"
+    assert crawler.stats is not None and crawler.engine is not None
+    crawler.stats.inc_value("archiver/not_archived")
+    if crawler.stats.get_value("archiver/stop_reason") is None:
+        logger.critical("cannot write to the collection (%s); stopping the crawl", exc)
+        crawler.stats.set_value("archiver/stop_reason", reason)
+        deferred_from_coro(crawler.engine.close_spider_async(reason=reason))
 
 
 def payload_digest(body: bytes) -> str:
@@ -170,23 +197,27 @@ class WarcPipeline:
             return item
         assert self.writer is not None and self.cdxj is not None and self.run is not None
         exchange = item.exchange
-        written = self.writer.write_exchange(
-            exchange, payload_digest=item.payload_digest or None, revisit=item.revisit
-        )
-        item.written = written
-        self.cdxj.add(
-            cdxj_line(
-                url=exchange.url,
-                timestamp=written.warc_date_14,
-                mime="warc/revisit" if item.revisit else cdxj_mime(exchange.content_type),
-                status=_effective_status(item),
-                digest=written.payload_digest,
-                length=written.response.length,
-                offset=written.response.offset,
-                filename=written.response.filename,
+        try:
+            written = self.writer.write_exchange(
+                exchange, payload_digest=item.payload_digest or None, revisit=item.revisit
             )
-        )
-        self._remember(item, written)
+            item.written = written
+            self.cdxj.add(
+                cdxj_line(
+                    url=exchange.url,
+                    timestamp=written.warc_date_14,
+                    mime="warc/revisit" if item.revisit else cdxj_mime(exchange.content_type),
+                    status=_effective_status(item),
+                    digest=written.payload_digest,
+                    length=written.response.length,
+                    offset=written.response.offset,
+                    filename=written.response.filename,
+                )
+            )
+            self._remember(item, written)
+        except (OSError, sqlite3.Error) as exc:
+            stop_on_write_error(self.crawler, exc)
+            raise DropItem(f"not archived: {exchange.url}", log_level="INFO") from exc
         self.stats.inc_value("archiver/captures")
         self.stats.inc_value(
             "archiver/records/revisit" if item.revisit else "archiver/records/response"
@@ -233,7 +264,10 @@ class WarcPipeline:
         if self.writer is None or self.cdxj is None:
             return
         self.writer.close()
-        self.cdxj.close()
+        try:
+            self.cdxj.close()
+        except OSError as exc:  # a full disk: the unsorted .open index is repaired next run
+            logger.warning("the index was left unsorted (%s); the next run repairs it", exc)
         self.stats.set_value("archiver/warc_bytes", self.writer.bytes_written)
         self.stats.set_value("archiver/warc_files", [p.name for p in self.writer.files_written])
         self.stats.set_value("archiver/index_lines", self.cdxj.lines)
@@ -261,29 +295,36 @@ class ManifestPipeline:
             return item
         assert self.manifest is not None
         doc, written, exchange = item.document, item.written, item.exchange
-        self.manifest.add(
-            {
-                "url": exchange.url,
-                "timestamp": written.warc_date_14,
-                "status": _effective_status(item),
-                "mime": _effective_mime(item),
-                "charset": doc.charset,
-                "charset_source": doc.charset_source,
-                "charset_declared": doc.charset_declared,
-                "title": doc.title,
-                "text": doc.text,
-                "digest": written.payload_digest,
-                "record_id": written.response.record_id,
-                "warc_filename": written.response.filename,
-                "warc_offset": written.response.offset,
-                "warc_length": written.response.length,
-                "run": self.run_id,
-                "change": item.change,
-            }
-        )
+        try:
+            self.manifest.add(
+                {
+                    "url": exchange.url,
+                    "timestamp": written.warc_date_14,
+                    "status": _effective_status(item),
+                    "mime": _effective_mime(item),
+                    "charset": doc.charset,
+                    "charset_source": doc.charset_source,
+                    "charset_declared": doc.charset_declared,
+                    "title": doc.title,
+                    "text": doc.text,
+                    "digest": written.payload_digest,
+                    "record_id": written.response.record_id,
+                    "warc_filename": written.response.filename,
+                    "warc_offset": written.response.offset,
+                    "warc_length": written.response.length,
+                    "run": self.run_id,
+                    "change": item.change,
+                }
+            )
+        except OSError as exc:
+            stop_on_write_error(self.crawler, exc)
+            raise DropItem(f"no manifest line for {exchange.url}", log_level="INFO") from exc
         self.stats.inc_value("archiver/manifest_lines")
         return item
 
     def close_spider(self) -> None:
         if self.manifest is not None:
-            self.manifest.close()
+            try:
+                self.manifest.close()
+            except OSError as exc:  # a full disk: a cut last line is repaired next run
+                logger.warning("the manifest could not be flushed (%s)", exc)

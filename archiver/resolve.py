@@ -7,6 +7,7 @@ This is how rehearsals and tests point real hostnames at loopback without touchi
 from __future__ import annotations
 
 import ipaddress
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -20,6 +21,8 @@ from twisted.internet.interfaces import (
 from zope.interface import implementer
 
 from archiver.errors import ConfigError
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +58,35 @@ def parse_rules(texts: Iterable[str]) -> dict[tuple[str, int], str]:
     return {(r.host, r.port): r.address for r in map(ResolveRule.parse, texts)}
 
 
+def is_private(address: str) -> bool:
+    """Private, loopback, link-local, unspecified or reserved: not the public web."""
+    ip = ipaddress.ip_address(address)
+    return not ip.is_global or ip.is_multicast
+
+
+@implementer(IResolutionReceiver)
+class _PublicOnly:
+    """Passes on only public addresses (--block-private-ips): a page linking to
+    http://192.168.1.1/ or a name resolving to 127.0.0.1 gets no connection at all."""
+
+    def __init__(self, receiver: IResolutionReceiver, host: str) -> None:
+        self.receiver = receiver
+        self.host = host
+
+    def resolutionBegan(self, resolution: IHostResolution) -> None:
+        self.receiver.resolutionBegan(resolution)
+
+    def addressResolved(self, address: IAddress) -> None:
+        host = getattr(address, "host", "")
+        if host and is_private(host):
+            logger.warning("refusing %s: it resolves to %s, a private address", self.host, host)
+            return
+        self.receiver.addressResolved(address)
+
+    def resolutionComplete(self) -> None:
+        self.receiver.resolutionComplete()
+
+
 @implementer(IHostResolution)
 class _Resolution:
     def __init__(self, name: str) -> None:
@@ -72,16 +104,23 @@ class MappedResolver:
     ``--resolve`` behaves exactly as stock Scrapy.
     """
 
-    def __init__(self, reactor: object, rules: dict[tuple[str, int], str]) -> None:
+    def __init__(
+        self, reactor: object, rules: dict[tuple[str, int], str], *, block_private: bool = False
+    ) -> None:
         self.reactor = reactor
         self.rules = rules
+        self.block_private = block_private
         self.original: IHostnameResolver = reactor.nameResolver  # type: ignore[attr-defined]
 
     @classmethod
     def from_crawler(cls, crawler: object, reactor: object) -> MappedResolver:
         # Scrapy builds the resolver with the CrawlerProcess, whose settings are the process's.
         settings = crawler.settings  # type: ignore[attr-defined]
-        return cls(reactor, parse_rules(settings.getlist("ARCHIVER_RESOLVE")))
+        return cls(
+            reactor,
+            parse_rules(settings.getlist("ARCHIVER_RESOLVE")),
+            block_private=settings.getbool("ARCHIVER_BLOCK_PRIVATE_IPS"),
+        )
 
     def install_on_reactor(self) -> None:
         self.reactor.installNameResolver(self)  # type: ignore[attr-defined]
@@ -97,8 +136,11 @@ class MappedResolver:
     ) -> IHostResolution:
         address = self.rules.get((hostName.lower(), portNumber))
         if address is None:
+            receiver = resolutionReceiver
+            if self.block_private:
+                receiver = _PublicOnly(resolutionReceiver, hostName)
             return self.original.resolveHostName(
-                resolutionReceiver, hostName, portNumber, addressTypes, transportSemantics
+                receiver, hostName, portNumber, addressTypes, transportSemantics
             )
         resolution = _Resolution(hostName)
         resolutionReceiver.resolutionBegan(resolution)

@@ -53,6 +53,11 @@ class RobotsRules:
         assert state.parser is not None
         return "allow" if state.parser.can_fetch(url, self.token) else "disallow"
 
+    def sitemaps(self, origin: str) -> list[str]:
+        """The Sitemap: URLs robots.txt named (empty when it was not read)."""
+        parser = self._origins[origin].parser
+        return list(parser.sitemaps) if parser is not None else []
+
     def wait(self, origin: str, item: object) -> None:
         self._origins[origin].waiting.append(item)
 

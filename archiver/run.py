@@ -8,6 +8,7 @@ Every component of a crawl shares one Run. ``archiver crawl`` makes it before Sc
 from __future__ import annotations
 
 import logging
+import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +19,7 @@ from scrapy.utils.misc import load_object
 from archiver.collection import Collection
 from archiver.dedup import DedupIndex
 from archiver.lock import CollectionLock
+from archiver.repair import repair_collection
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -72,6 +74,11 @@ class Run:
                 "cleared the lock of a run that stopped without releasing it: %s", lock.stale
             )
         try:
+            # What a killed run or a full disk left half-written is made whole before anything
+            # new is written (the lock guarantees no other run is writing it).
+            repaired = repair_collection(collection.root)
+            if repaired.changed:
+                logger.warning("repaired what an earlier run left: %s", repaired.summary())
             index = load_object(index_class).for_collection(collection.root)
         except BaseException:
             lock.release()
@@ -84,6 +91,9 @@ class Run:
         self.closed = True
         try:
             self.index.close()
+        except sqlite3.Error as exc:
+            # Rows not committed only mean those payloads are stored in full again next time.
+            logger.warning("the dedup index could not be saved (%s); the next run re-learns", exc)
         finally:
             self.lock.release()
 

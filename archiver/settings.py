@@ -5,6 +5,7 @@ running a crawl capture the same way. Command-line options map onto these names 
 """
 
 import archiver
+from archiver.decoding import ACCEPT_ENCODING
 
 BOT_NAME = "archiver"
 SPIDER_MODULES = ["spiders"]
@@ -28,6 +29,13 @@ ARCHIVER_LOG_LEVEL = "INFO"  # level of the collection's logs/<run-id>.log
 ARCHIVER_RECHECK = True  # fetch again every URL earlier runs captured, linked or not
 ARCHIVER_DEDUP_MAX_AGE = 0  # days; a payload stored longer ago is stored again; 0: never
 ARCHIVER_DEDUP_INDEX = "archiver.dedup.SqliteDedupIndex"  # payload-digest index class
+ARCHIVER_MAX_RESPONSE_SIZE = 200_000_000  # bytes; a longer body is cut and marked truncated
+ARCHIVER_MAX_TEXT_BYTES = 10_000_000  # decoded bytes parsed for links and text (bomb cap)
+ARCHIVER_MAX_URL_LENGTH = 2048  # crawler traps (traps.py): longer URLs are not followed
+ARCHIVER_MAX_PATH_REPEATS = 3  # a path segment repeated more often: /a/b/a/b/a/b/a
+ARCHIVER_MAX_QUERY_VARIANTS = 500  # distinct query strings followed for one path
+ARCHIVER_MAX_PATH_SEGMENTS = 40
+ARCHIVER_BLOCK_PRIVATE_IPS = False  # refuse private, loopback, link-local addresses
 
 USER_AGENT = f"archiver/{archiver.__version__} (web archiving crawler; +https://github.com/archiver-project/archiver)"
 
@@ -48,6 +56,9 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
     "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
     "scrapy.downloadermiddlewares.httpcache.HttpCacheMiddleware": None,
+    # Bodies are decoded by the spider with a size cap (decoding.py): a few-KB gzip bomb must
+    # not become a gigabyte in memory. Accept-Encoding is set below instead.
+    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
     # Next to the wire: after every middleware that adds request headers, before
     # HttpCompressionMiddleware (590) decodes the body.
     "archiver.capture.CaptureMiddleware": 950,
@@ -85,5 +96,16 @@ CONCURRENT_REQUESTS = 8
 CONCURRENT_REQUESTS_PER_DOMAIN = 8
 DOWNLOAD_DELAY = 0
 DOWNLOAD_TIMEOUT = 60
+DEFAULT_REQUEST_HEADERS = {
+    "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    "Accept-Language": "en",
+    "Accept-Encoding": ACCEPT_ENCODING,
+}
+# The capture middleware cuts bodies at ARCHIVER_MAX_RESPONSE_SIZE and keeps what came, marked
+# truncated; Scrapy's own limit would throw the partial body away.
+DOWNLOAD_MAXSIZE = 0
+DOWNLOAD_WARNSIZE = 0
+# A connection lost mid-body still yields what arrived, recorded as WARC-Truncated: disconnect.
+DOWNLOAD_FAIL_ON_DATALOSS = False
 COOKIES_ENABLED = True  # old sites keep sessions in cookies; the request records show them
 LOG_LEVEL = "INFO"

@@ -19,6 +19,7 @@ from twisted.python.failure import Failure
 from w3lib.url import safe_url_string
 
 from archiver.capture import EXCHANGE_KEY
+from archiver.decoding import decode_content
 from archiver.dedup import StoredPayload, UrlCapture, is_fresh
 from archiver.exchange import Exchange, header_value, mime_type
 from archiver.items import Capture
@@ -27,7 +28,9 @@ from archiver.manifest import Document
 from archiver.robots import RobotsRules
 from archiver.run import Run
 from archiver.scope import Scope, default_prefix
+from archiver.sitemaps import parse_sitemap
 from archiver.text import decode_document, html_text, html_title, parse_html, plain_text
+from archiver.traps import TrapGuard, TrapRules
 from archiver.urls import hostname, is_http, origin, seen_key
 from archiver.warc import read_payload
 
@@ -40,6 +43,7 @@ PRIORITY_ROBOTS = 100
 PRIORITY_REQUISITE = 10
 PRIORITY_PAGE = 0
 MAX_ROBOTS_REDIRECTS = 5  # RFC 9309 2.3.1.2
+MAX_SITEMAPS = 100  # sitemap files per crawl: an index pointing at indexes stops here
 
 _KIND = "archiver_kind"
 _DEPTH = "archiver_depth"
@@ -84,9 +88,12 @@ class ArchiveSpider(scrapy.Spider):
             obey=settings.get("ARCHIVER_ROBOTS") == "obey", user_agent=settings.get("USER_AGENT")
         )
         self.recheck = settings.getbool("ARCHIVER_RECHECK")
+        self.max_text = settings.getint("ARCHIVER_MAX_TEXT_BYTES")
         self.max_age = settings.getfloat("ARCHIVER_DEDUP_MAX_AGE")
         self.seen: set[str] = set()
         self.pages_scheduled = 0
+        self.traps = TrapGuard(TrapRules.from_settings(settings))
+        self.sitemaps_fetched = 0
 
     async def start(self) -> AsyncIterator[Request]:
         for seed in self.seeds:
@@ -120,13 +127,13 @@ class ArchiveSpider(scrapy.Spider):
         if stored is not None and previous is not None:
             # 304: the page is the one stored before; read it back for its text and links.
             path = self._run.collection.warcs / stored.filename
-            body = read_payload(path, stored.offset)
-            content_type = header_value(previous.response_head, b"content-type")
+            head = previous.response_head
+            body = self._decoded(response.url, read_payload(path, stored.offset), head)
+            content_type = header_value(head, b"content-type")
             document, links = self._read(response.url, previous.status, body, content_type)
         else:
-            document, links = self._read(
-                response.url, exchange.status, response.body, exchange.content_type
-            )
+            body = self._decoded(response.url, exchange.response_body, exchange.response_head)
+            document, links = self._read(response.url, exchange.status, body, exchange.content_type)
         yield Capture(
             exchange,
             document,
@@ -154,10 +161,10 @@ class ArchiveSpider(scrapy.Spider):
 
     def parse_robots(self, response: Response) -> Iterator[Capture | Request]:
         exchange = self._exchange(response)
+        body = response.body
         if exchange is not None:
-            document, _ = self._read(
-                response.url, exchange.status, response.body, exchange.content_type
-            )
+            body = self._decoded(response.url, exchange.response_body, exchange.response_head)
+            document, _ = self._read(response.url, exchange.status, body, exchange.content_type)
             yield Capture(
                 exchange,
                 document,
@@ -167,7 +174,15 @@ class ArchiveSpider(scrapy.Spider):
         for_origin: str = response.meta[_ROBOTS_FOR]
         location = redirect_target(response)
         if location is None:
-            yield from self._release(for_origin, response.status, response.body)
+            status = response.status
+            if exchange is not None and 200 <= status < 300 and _is_html(exchange, body):
+                # A web page where robots.txt should be (a catch-all handler): not rules.
+                self.stats_inc("archiver/robots/html_ignored")
+                self.logger.info("%s is an HTML page, not robots.txt: ignored", response.url)
+                status = 404
+            yield from self._release(for_origin, status, body)
+            for sitemap in self.robots.sitemaps(for_origin):
+                yield from self._sitemap(sitemap, for_origin)
             return
         hops = response.meta.get(_HOPS, 0) + 1
         # RFC 9309 2.3.1.2: follow at least five redirects. Only on the same host: a
@@ -181,6 +196,43 @@ class ArchiveSpider(scrapy.Spider):
             yield self._robots_request(location, for_origin, hops)
         else:  # treated as unavailable, which RFC 9309 reads as "no restrictions"
             yield from self._release(for_origin, 404)
+
+    def parse_sitemap(self, response: Response) -> Iterator[Capture | Request]:
+        exchange = self._exchange(response)
+        if exchange is None:
+            return
+        yield Capture(exchange, None, kind=LinkKind.REQUISITE.value)
+        if not 200 <= exchange.status < 300:
+            return
+        body = self._decoded(response.url, exchange.response_body, exchange.response_head)
+        if response.url.endswith(".gz") and body[:2] == b"\x1f\x8b":  # sitemap.xml.gz
+            body = decode_content(body, "gzip", self.max_text).content
+        found = parse_sitemap(body)
+        self.stats_inc("archiver/sitemaps/read")
+        for url in found.pages:
+            yield from self._follow(url, LinkKind.NAVIGATION, depth=1, referer=response.url)
+        for url in found.sitemaps:
+            yield from self._sitemap(url, origin(response.url))
+
+    def _sitemap(self, url: str, for_origin: str) -> Iterator[Request]:
+        """Fetch a sitemap robots.txt (or a sitemap index) names, on the same host only."""
+        key = seen_key(url)
+        if key in self.seen or hostname(url) != hostname(for_origin):
+            return
+        if self.sitemaps_fetched >= MAX_SITEMAPS:
+            self.stats_inc("archiver/sitemaps/too_many")
+            return
+        self.seen.add(key)
+        self.sitemaps_fetched += 1
+        request = Request(
+            url,
+            callback=self.parse_sitemap,
+            errback=self.on_error,
+            priority=PRIORITY_REQUISITE,
+            dont_filter=True,
+            meta={_KIND: LinkKind.REQUISITE.value, _DEPTH: 0},
+        )
+        yield from self._gate(request)
 
     def on_error(self, failure: Failure) -> Iterator[Request]:
         """No response at all (DNS, refused, timeout, TLS): nothing to archive, say why."""
@@ -204,6 +256,11 @@ class ArchiveSpider(scrapy.Spider):
             return
         key = seen_key(url)
         if key in self.seen:
+            return
+        trap = self.traps.reason(url)
+        if trap:
+            self.stats_inc(f"archiver/traps/{trap}")
+            self.logger.info("not following %s: looks like a crawler trap (%s)", url, trap)
             return
         if seed and not self.scope.allows_page(url) and not self.scope.excluded(url):
             # Seeds are in scope by definition, and so is where a seed redirects to (http to
@@ -329,6 +386,17 @@ class ArchiveSpider(scrapy.Spider):
             return None, extract_css_links(decoded.text, url)
         return None, []
 
+    def _decoded(self, url: str, payload: bytes, head: bytes) -> bytes:
+        """The content for links and text: Content-Encoding undone, at most max_text bytes."""
+        decoded = decode_content(payload, header_value(head, b"content-encoding"), self.max_text)
+        if decoded.capped:
+            self.stats_inc("archiver/decode/capped")
+            self.logger.warning("%s: content past %d bytes not read for text", url, self.max_text)
+        if decoded.error:
+            self.stats_inc("archiver/decode/errors")
+            self.logger.warning("%s: content not decoded: %s", url, decoded.error)
+        return decoded.content
+
     @property
     def _run(self) -> Run:
         return Run.of(self.crawler)
@@ -347,6 +415,10 @@ def redirect_target(response: Response) -> str | None:
     # Location bytes are usually ASCII; latin-1 keeps any other byte instead of failing.
     target = safe_url_string(response.urljoin(location.decode("latin-1").strip()))
     return target if is_http(target) else None
+
+
+def _is_html(exchange: Exchange, body: bytes) -> bool:
+    return exchange.mime in HTML_TYPES or looks_like_html(body)
 
 
 def looks_like_html(body: bytes) -> bool:

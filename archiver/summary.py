@@ -6,6 +6,7 @@ summary can say nothing the stats do not back.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 
+from archiver import logsafe
 from archiver.run import Run, crawl_settings
 
 if TYPE_CHECKING:
@@ -85,22 +87,43 @@ def build_summary(crawler: Crawler, run: Run, reason: str, ended: datetime) -> d
     }
 
 
+class _LogFile(logging.FileHandler):
+    """The collection's log; when it cannot be written (a full disk) it falls silent instead
+    of printing a traceback per line: the console still carries the warnings."""
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        self.setLevel(logging.CRITICAL + 1)
+
+
 class RunExtension:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.run = Run.of(crawler)
         settings = crawler.settings
         # The collection keeps the whole log at INFO whatever the console shows.
-        self.handler = logging.FileHandler(
-            self.run.collection.log_for(self.run.run_id), encoding="utf-8"
-        )
+        self.handler = _LogFile(self.run.collection.log_for(self.run.run_id), encoding="utf-8")
         self.handler.setLevel(settings.get("ARCHIVER_LOG_LEVEL"))
         self.handler.setFormatter(
             logging.Formatter(settings.get("LOG_FORMAT"), settings.get("LOG_DATEFORMAT"))
         )
         logging.getLogger().addHandler(self.handler)
+        # Every handler, the console's too, escapes control characters from the web.
+        logsafe.install(logging.getLogger().handlers)
         self.summary: dict[str, Any] | None = None
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+
+    def _write_summary(self) -> None:
+        path = self.run.collection.summary_for(self.run.run_id)
+        tmp = path.with_name(path.name + ".tmp")
+        try:
+            with open(tmp, "w", encoding="utf-8") as out:
+                json.dump(self.summary, out, indent=2, ensure_ascii=False)
+                out.write("\n")
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RunExtension:
@@ -110,19 +133,18 @@ class RunExtension:
         self.summary = build_summary(self.crawler, self.run, reason, datetime.now(UTC))
         counts = self.summary["counts"]
         if counts["exchanges_captured"] != counts["captures"]:
+            stopped = self.crawler.stats.get_value("archiver/stop_reason")  # type: ignore[union-attr]
             logger.error(
-                "%d exchanges were captured but %d written to the WARC",
+                "%d exchanges were captured but %d written to the WARC%s",
                 counts["exchanges_captured"],
                 counts["captures"],
+                f" (the run stopped: {stopped})" if stopped else "",
             )
-        path = self.run.collection.summary_for(self.run.run_id)
-        tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as out:
-            json.dump(self.summary, out, indent=2, ensure_ascii=False)
-            out.write("\n")
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
+        try:
+            self._write_summary()
+        except OSError as exc:  # a full disk; the console report still carries it
+            logger.warning("the run summary could not be written (%s)", exc)
         logging.getLogger().removeHandler(self.handler)
-        self.handler.close()
+        with contextlib.suppress(OSError):  # a full disk: what fitted is in the file
+            self.handler.close()
         self.run.close()  # the index is committed and the lock released only now

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url
@@ -36,10 +37,23 @@ def hostname(url: str) -> str:
     return (urlsplit(url).hostname or "").lower()
 
 
+# Session ids in paths (;jsessionid=...) and queries make every link to a page new.
+_SESSION_PATH = re.compile(r";(?:jsessionid|phpsessid|sid|sessionid)=[^/?#]*", re.IGNORECASE)
+_SESSION_PARAMS = frozenset(
+    {"jsessionid", "phpsessid", "sid", "sessionid", "aspsessionid", "cfid", "cftoken"}
+)
+
+
 def seen_key(url: str) -> str:
     """Two URLs with the same key are one capture.
 
     Query arguments are sorted because replay tools (SURT) treat such URLs as one resource
-    too; http and https stay apart because they are different exchanges.
+    too; session ids are dropped, as Heritrix does, so a site that puts a new one in every
+    link is crawled once; http and https stay apart because they are different exchanges.
     """
-    return canonicalize_url(url, keep_fragments=False)
+    key = canonicalize_url(_SESSION_PATH.sub("", url), keep_fragments=False)
+    parts = urlsplit(key)
+    if not parts.query:
+        return key
+    kept = [p for p in parts.query.split("&") if p.split("=", 1)[0].lower() not in _SESSION_PARAMS]
+    return urlunsplit(parts._replace(query="&".join(kept)))

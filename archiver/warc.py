@@ -107,9 +107,9 @@ class WarcFileWriter:
         self.max_size = max_size
         self.warcinfo = dict(warcinfo)
         self.host = host or socket.gethostname()
-        # Builds records; writing goes through a writer bound to the open file.
+        # Builds records; _write compresses each into memory and writes it in one piece.
         self.builder = WARCWriter(None, gzip=True, warc_version=WARC_VERSION)
-        self._writer: WARCWriter | None = None
+        self._end = 0  # where the last whole record ends in the open file
         self.files_written: list[Path] = []
         self.bytes_written = 0
         self._serial = 0
@@ -165,9 +165,15 @@ class WarcFileWriter:
             http_headers=RawHead(exchange.request_head),
             warc_headers_dict=concurrent,
         )
+        pair_start = self._end
         response_loc = self._write(out, response)
-        request_loc = self._write(out, request)
-        out.flush()
+        try:
+            request_loc = self._write(out, request)
+        except OSError:
+            out.truncate(pair_start)  # a response without its request is not kept either
+            self._end = pair_start
+            self.bytes_written -= response_loc.length
+            raise
         written = WrittenExchange(
             response=response_loc,
             request=request_loc,
@@ -175,7 +181,7 @@ class WarcFileWriter:
             warc_date=date,
             warc_date_14=when.strftime("%Y%m%d%H%M%S"),
         )
-        if out.tell() >= self.max_size:
+        if self._end >= self.max_size:
             self.close()
         return written
 
@@ -210,13 +216,26 @@ class WarcFileWriter:
         self.files_written.append(final)
         self._file = None
         self._path = None
-        self._writer = None
 
     def _write(self, out: BinaryIO, record: object) -> RecordLocation:
-        assert self._writer is not None
-        offset = out.tell()
-        self._writer.write_record(record)
-        length = out.tell() - offset
+        """Compress the record into memory, then write it as one piece.
+
+        A failed write (a full disk) can then leave at most one partial member, which is cut
+        off again at once: the file stays a sequence of whole records.
+        """
+        buffer = BytesIO()
+        WARCWriter(buffer, gzip=True, warc_version=WARC_VERSION).write_record(record)
+        data = buffer.getbuffer()
+        offset = self._end
+        try:
+            written = 0
+            while written < len(data):
+                written += out.write(data[written:])
+        except OSError:
+            out.truncate(offset)  # shrinking needs no space
+            raise
+        self._end = offset + len(data)
+        length = len(data)
         self.bytes_written += length
         assert self._path is not None
         return RecordLocation(
@@ -236,9 +255,10 @@ class WarcFileWriter:
             path = self.folder / (name + OPEN_SUFFIX)
             if not path.exists() and not (self.folder / name).exists():
                 break
-        self._file = open(path, "xb")  # noqa: SIM115 - lives until rotation or close()
+        # Unbuffered: each record goes to the file in one write (see _write).
+        self._file = open(path, "xb", buffering=0)  # noqa: SIM115 - lives until close()
         self._path = path
-        self._writer = WARCWriter(self._file, gzip=True, warc_version=WARC_VERSION)
+        self._end = 0
         info = self.builder.create_warcinfo_record(name, self.warcinfo)
         self._warcinfo_id = info.rec_headers.get_header("WARC-Record-ID")
         self._write(self._file, info)
@@ -257,11 +277,12 @@ __all__ = ["RecordLocation", "WarcFileWriter", "WrittenExchange", "file_name"]
 
 
 def read_payload(path: Path, offset: int) -> bytes:
-    """The content of the response record at *offset*, content-decoded (gzip and the like undone).
+    """The payload of the response record at *offset*, as stored (still content-encoded).
 
-    A 304 confirms a payload stored by an earlier run; its links and text come from here.
+    A 304 confirms a payload stored by an earlier run; its links and text come from here,
+    decoded with the same cap as any body.
     """
     with open(path, "rb") as f:
         f.seek(offset)
         record = next(iter(ArchiveIterator(f)))
-        return record.content_stream().read()
+        return record.raw_stream.read()

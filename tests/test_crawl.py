@@ -145,7 +145,7 @@ def test_self_signed_or_expired_tls_does_not_stop_the_capture(days: int, tmp_pat
     # The certificate names 127.0.0.1, not the crawled host: a name mismatch on top.
     cert, key = make_self_signed(tmp_path / "tls", days=days)
     with SampleSiteServer(certfile=cert, keyfile=key) as server:
-        result = crawl_site(server, tmp_path / "tls", "/archive/etext/", "--max-pages", "5")
+        result = crawl_site(server, tmp_path / "coll", "/archive/etext/", "--max-pages", "5")
     assert result.returncode == 0, result.stderr
     assert result.response_for("/archive/etext/").get("WARC-Target-URI").startswith("https://")
     assert len(result.of_type("request")) == len(result.requests) >= 5

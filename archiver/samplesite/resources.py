@@ -10,12 +10,15 @@ import gzip
 import hashlib
 import html
 import re
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from email.message import Message
 from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import parse_qs, quote
+
+from archiver.samplesite import hostile
 
 ETEXT = "/archive/etext"
 HTML_LATIN1 = "text/html; charset=iso-8859-1"
@@ -79,6 +82,7 @@ class Request:
     host: str  # Host header, or the listening address when the client sent none
     root: Path  # resolved site root
     conditional: bool = True  # answer If-None-Match / If-Modified-Since with 304
+    robots: str = "normal"  # which /robots.txt to serve: one of hostile.ROBOTS_VARIANTS
 
 
 @dataclass
@@ -87,6 +91,10 @@ class Reply:
     headers: list[tuple[str, str]] = field(default_factory=list)
     body: bytes = b""
     chunks: list[bytes] | None = None  # when set: sent with Transfer-Encoding: chunked
+    # When set, the server logs the request (status as given, digest of an empty body), then
+    # hands it the socket to write the whole response itself, framing included, and closes
+    # the connection after: for replies http.server cannot express.
+    stream: Callable[[socket.socket], None] | None = None
 
     @property
     def entity(self) -> bytes:
@@ -264,7 +272,10 @@ ROUTES: dict[str, Handler] = {
     f"{ETEXT}/news/chunked-gzip.html": chunked(
         "archive/etext/news/chunked-gzip.html", compress=True
     ),
+    **hostile.ROUTES,
 }
+# Handlers that own every path starting with their key, for resources whose URLs never run out.
+PREFIX_ROUTES: dict[str, Handler] = {**hostile.PREFIX_ROUTES}
 
 
 def respond(request: Request) -> Reply:
@@ -274,4 +285,7 @@ def respond(request: Request) -> Reply:
         return reply
     # Repeated slashes name the same resource, as they do for static files on Apache.
     route = re.sub("/{2,}", "/", request.path)
-    return ROUTES.get(route, static)(request)
+    handler = ROUTES.get(route) or next(
+        (h for prefix, h in PREFIX_ROUTES.items() if route.startswith(prefix)), static
+    )
+    return handler(request)

@@ -21,7 +21,7 @@ from types import TracebackType
 from typing import IO
 from urllib.parse import unquote, urlsplit
 
-from archiver.samplesite import resources
+from archiver.samplesite import hostile, resources
 from archiver.samplesite.requestlog import LoggedRequest
 
 SITE_ROOT = Path(__file__).resolve().parent / "site"
@@ -92,6 +92,7 @@ class _Handler(BaseHTTPRequestHandler):
                     host=self.headers.get("Host") or self.server.site.authority,
                     root=self.server.site.root,
                     conditional=self.server.site.conditional,
+                    robots=self.server.site.robots,
                 )
             )
         except UnicodeDecodeError:
@@ -141,6 +142,10 @@ class _Handler(BaseHTTPRequestHandler):
                 client=f"{peer_ip}:{peer_port}",
             )
         )
+        if reply.stream is not None:
+            self.close_connection = True  # nothing can follow a self-framed response
+            reply.stream(self.connection)
+            return
         self.send_response_only(reply.status)
         self.send_header("Date", self.date_time_string())
         self.send_header("Server", SERVER_NAME)
@@ -217,10 +222,16 @@ class SampleSiteServer:
         keyfile: Path | None = None,
         request_log: Path | None = None,
         conditional: bool = True,
+        robots: str = "normal",
     ) -> None:
-        """``conditional=False``: ignore If-None-Match / If-Modified-Since, as many servers do."""
+        """``conditional=False``: ignore If-None-Match / If-Modified-Since, as many servers do.
+
+        ``robots``: what /robots.txt answers, one of `hostile.ROBOTS_VARIANTS`.
+        """
         if (certfile is None) != (keyfile is None):
             raise ValueError("give both certfile and keyfile for TLS, or neither")
+        if robots not in hostile.ROBOTS_VARIANTS:
+            raise ValueError(f"robots must be one of {', '.join(hostile.ROBOTS_VARIANTS)}")
         self.root = (root or SITE_ROOT).resolve()
         self.host = host
         self.port = port
@@ -228,6 +239,7 @@ class SampleSiteServer:
         self.keyfile = keyfile
         self.request_log = request_log
         self.conditional = conditional
+        self.robots = robots
         self.requests: list[LoggedRequest] = []
         self._lock = threading.Lock()
         self._log_file: IO[str] | None = None

@@ -1,0 +1,119 @@
+"""Faults: a full disk, kill -9 and SIGTERM leave a collection that verifies, and the next run
+of the same command continues."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from archiver.samplesite.server import SampleSiteServer
+from archiver.verify import verify_collection
+from tests.conftest import SAMPLE_HOST, run_archiver
+
+PREFIX = "/archive/etext/"
+
+
+def _crawl_args(server: SampleSiteServer, output: Path, *extra: str) -> list[str]:
+    return [
+        "crawl", f"http://{SAMPLE_HOST}:{server.port}{PREFIX}", "--output", str(output),
+        "--resolve", f"{SAMPLE_HOST}:{server.port}:127.0.0.1", *extra,
+    ]  # fmt: skip
+
+
+def _can_mount_tmpfs() -> bool:
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        return False
+    probe = subprocess.run(
+        ["unshare", "-m", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"],
+        capture_output=True,
+    )
+    return probe.returncode == 0
+
+
+def _assert_verifies(root: Path) -> None:
+    report = verify_collection(root)
+    assert report.ok, [f"{p.check}: {p.message}" for p in report.problems][:10]
+
+
+@pytest.mark.skipif(not _can_mount_tmpfs(), reason="needs root to mount a small tmpfs")
+def test_a_full_disk_stops_the_run_cleanly_and_the_next_run_continues(tmp_path: Path):
+    mount, saved = tmp_path / "small-disk", tmp_path / "saved"
+    mount.mkdir()
+    with SampleSiteServer() as server:
+        args = " ".join(_crawl_args(server, mount / "coll"))
+        # A 96 KiB disk of its own (a private mount namespace): the crawl fills it. What was
+        # on it is copied out before the namespace, and the disk, go away.
+        script = (
+            f"mount -t tmpfs -o size=96k tmpfs {mount} && "
+            f"{sys.executable} -m archiver {args} 2>{tmp_path}/stderr; "
+            f"echo $? > {tmp_path}/rc; cp -a {mount}/coll {saved}"
+        )
+        subprocess.run(["unshare", "-m", "sh", "-c", script], check=True, timeout=300)
+        stderr = (tmp_path / "stderr").read_text()
+        assert (tmp_path / "rc").read_text().strip() == "1", stderr
+        assert stderr.splitlines()[-1].startswith("archiver: error: the disk is full"), stderr
+        assert "Traceback" not in stderr and "Logging error" not in stderr, stderr
+        # The WARCs written so far are whole; a cut record is never left behind.
+        warcs = sorted((saved / "warcs").glob("*.warc.gz*"))
+        assert warcs
+        # The next run, with space, repairs what was left half-written and goes on.
+        proc = run_archiver(*_crawl_args(server, saved))
+        assert proc.returncode == 0, proc.stderr
+    assert not list(saved.rglob("*.open"))
+    _assert_verifies(saved)
+
+
+def _start_crawl(server: SampleSiteServer, output: Path, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "archiver", *_crawl_args(server, output, *extra)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def _wait_for_records(output: Path, minimum: int = 20_000, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        sizes = (
+            [p.stat().st_size for p in (output / "warcs").glob("*.open")] if output.exists() else []
+        )
+        if sizes and max(sizes) >= minimum:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the crawl wrote nothing to watch")
+
+
+def test_kill_9_mid_crawl_then_the_same_command_repairs_and_continues(tmp_path: Path):
+    output = tmp_path / "coll"
+    with SampleSiteServer() as server:
+        crawl = _start_crawl(server, output, "--delay", "0.05")
+        _wait_for_records(output)
+        crawl.kill()  # SIGKILL: no cleanup of any kind
+        crawl.wait()
+        assert list((output / "warcs").glob("*.open")), "the killed run left its file open"
+        proc = run_archiver(*_crawl_args(server, output))
+        assert proc.returncode == 0, proc.stderr
+        assert "repaired" in proc.stderr and "cleared the lock" in proc.stderr
+    assert not list(output.rglob("*.open"))
+    _assert_verifies(output)
+
+
+def test_sigterm_stops_cleanly_and_leaves_nothing_open(tmp_path: Path):
+    output = tmp_path / "coll"
+    with SampleSiteServer() as server:
+        crawl = _start_crawl(server, output, "--delay", "0.05")
+        _wait_for_records(output)
+        crawl.send_signal(signal.SIGTERM)
+        _, stderr = crawl.communicate(timeout=60)
+        assert crawl.returncode == 1 and "stopped early (shutdown)" in stderr, stderr
+        assert not list(output.rglob("*.open")), "a clean stop closes every file"
+        _assert_verifies(output)
+        proc = run_archiver(*_crawl_args(server, output))
+        assert proc.returncode == 0, proc.stderr
+    _assert_verifies(output)
