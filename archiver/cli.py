@@ -12,6 +12,7 @@ from archiver import __version__, changes, replay, verify, wacz
 from archiver.collection import Collection
 from archiver.config import OPTIONS, load_toml, to_settings
 from archiver.errors import ArchiverError, ConfigError
+from archiver.lock import CollectionBusy
 from archiver.resolve import parse_rules
 from archiver.run import DEFAULT_INDEX, Run
 from archiver.scope import Scope
@@ -69,6 +70,9 @@ def main(args: Sequence[str] | None = None) -> int:
     parsed = parser.parse_args(args)
     try:
         return parsed.func(parsed)
+    except CollectionBusy as exc:  # not bad input: the same command works once the run ends
+        print(f"archiver: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     except ArchiverError as exc:
         print(f"archiver: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

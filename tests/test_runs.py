@@ -258,7 +258,7 @@ def test_a_second_crawl_of_a_busy_collection_exits_at_once(sample_server, tmp_pa
     second = run_archiver("crawl", seed, "--output", str(out), "--resolve", resolve)
     elapsed = time.monotonic() - started
     assert first.poll() is None, "the first crawl must still be running"
-    assert second.returncode != 0 and "busy" in second.stderr, second.stderr
+    assert second.returncode == 1 and "busy" in second.stderr, second.stderr
     assert second.stderr.count("\n") == 1
     assert elapsed < 1.0, elapsed
     _, stderr = first.communicate(timeout=120)
