@@ -8,12 +8,12 @@ tool's index serves the same collection.
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
 import surt
 
+from archiver.durable import write_atomically
 from archiver.manifest import LineFile
 
 _MIME_END = re.compile(r"[;\s]")
@@ -78,10 +78,5 @@ class CdxjIndex:
         # str order is code point order, which is the byte order of UTF-8: what pywb's
         # binary search over the file expects (LC_ALL=C sort).
         lines.sort()
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as out:
-            out.writelines(lines)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, self.path)
+        write_atomically(self.path, (line.encode("utf-8") for line in lines))
         self._open_path.unlink()

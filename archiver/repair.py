@@ -29,13 +29,13 @@ import logging
 import os
 import re
 import sqlite3
-from collections.abc import Iterable
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from archiver.cdxj import cdxj_line, cdxj_mime
 from archiver.collection import Collection
+from archiver.durable import fsync_dir, write_atomically
 from archiver.errors import CollectionError
 from archiver.manifest import FIELDS
 from archiver.verify import (
@@ -187,7 +187,7 @@ def repair_collection(root: Path) -> RepairReport:
     for plan in plans:
         report.warcs.append(_close_warc(plan))
     if plans:
-        _fsync_dir(collection.warcs)
+        fsync_dir(collection.warcs)
     return report
 
 
@@ -420,9 +420,9 @@ def _seal_index(
     sealed = good | added
     final.parent.mkdir(exist_ok=True)  # a run that died before its first index line
     # Byte order, as CdxjIndex sorts (code points of UTF-8): pywb's binary search needs it.
-    _write_atomically(final, sorted(sealed))
+    write_atomically(final, sorted(sealed))
     final.with_name(final.name + OPEN_SUFFIX).unlink(missing_ok=True)
-    _fsync_dir(collection.indexes)
+    fsync_dir(collection.indexes)
     dropped = len(lines) - len(good)
     logger.info(
         "sealed indexes/%s: %d lines, %d dropped, %d added",
@@ -476,8 +476,8 @@ def _repair_manifest(path: Path, kept: dict[str, dict[int, _Record]]) -> tuple[i
     if not drop and not cut_tail:
         return 0, False
     with open(path, "rb") as f:
-        _write_atomically(path, (_ended(line) for n, line in enumerate(f) if n not in drop))
-    _fsync_dir(path.parent)
+        write_atomically(path, (_ended(line) for n, line in enumerate(f) if n not in drop))
+    fsync_dir(path.parent)
     logger.info("manifest.jsonl: %d lines dropped", len(drop))
     return len(drop), True
 
@@ -554,28 +554,6 @@ def _forget_cut_payloads(root: Path, plans: list[_WarcPlan]) -> int:
                 ).rowcount
                 for name, end in cuts
             )
-
-
-# -- durable writes ------------------------------------------------------------------------
-
-
-def _write_atomically(path: Path, lines: Iterable[bytes]) -> None:
-    """Replace ``path`` with ``lines``: a reader, or a crash, sees the old file or the new."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as out:
-        out.writelines(lines)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(tmp, path)
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make renames, removals and new names in ``folder`` durable."""
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 __all__ = ["IndexRepair", "RepairReport", "WarcRepair", "repair_collection"]

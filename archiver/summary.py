@@ -9,13 +9,13 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 
 from archiver import logsafe
+from archiver.durable import write_atomically
 from archiver.run import Run, crawl_settings
 
 if TYPE_CHECKING:
@@ -113,17 +113,8 @@ class RunExtension:
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     def _write_summary(self) -> None:
-        path = self.run.collection.summary_for(self.run.run_id)
-        tmp = path.with_name(path.name + ".tmp")
-        try:
-            with open(tmp, "w", encoding="utf-8") as out:
-                json.dump(self.summary, out, indent=2, ensure_ascii=False)
-                out.write("\n")
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        text = json.dumps(self.summary, indent=2, ensure_ascii=False) + "\n"
+        write_atomically(self.run.collection.summary_for(self.run.run_id), [text.encode()])
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RunExtension:

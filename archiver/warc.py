@@ -21,6 +21,7 @@ from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParser
 from warcio.timeutils import datetime_to_iso_date
 from warcio.warcwriter import WARCWriter
 
+from archiver.durable import fsync_dir
 from archiver.exchange import Exchange
 
 OPEN_SUFFIX = ".open"
@@ -212,7 +213,7 @@ class WarcFileWriter:
         self._file.close()
         final = self._path.with_name(self._path.name.removesuffix(OPEN_SUFFIX))
         os.replace(self._path, final)
-        _fsync_dir(self.folder)
+        fsync_dir(self.folder)
         self.files_written.append(final)
         self._file = None
         self._path = None
@@ -263,14 +264,6 @@ class WarcFileWriter:
         self._warcinfo_id = info.rec_headers.get_header("WARC-Record-ID")
         self._write(self._file, info)
         return self._file
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 __all__ = ["RecordLocation", "WarcFileWriter", "WrittenExchange", "file_name"]
