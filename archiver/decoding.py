@@ -21,13 +21,13 @@ _CHUNK = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
-class Decoded:
+class DecodedContent:
     content: bytes
     capped: bool = False  # the content went on past the limit; what is here is its start
     error: str | None = None  # the coding was broken or unknown; content is what decoded
 
 
-def decode_content(body: bytes, content_encoding: str | None, limit: int) -> Decoded:
+def decode_content(body: bytes, content_encoding: str | None, limit: int) -> DecodedContent:
     """Undo Content-Encoding (in reverse order of application), producing at most *limit* bytes."""
     codings = [c.strip().lower() for c in (content_encoding or "").split(",") if c.strip()]
     data, capped = body, False
@@ -35,16 +35,16 @@ def decode_content(body: bytes, content_encoding: str | None, limit: int) -> Dec
         if coding in ("identity", ""):
             continue
         if coding not in CODINGS and coding != "x-gzip":
-            return Decoded(body[:limit], len(body) > limit, f"unknown coding {coding!r}")
+            return DecodedContent(body[:limit], len(body) > limit, f"unknown coding {coding!r}")
         try:
             data, capped = _decode(data, coding, limit)
         except (zlib.error, OSError, ValueError) as exc:
-            return Decoded(data[:limit], capped, f"broken {coding}: {exc}")
+            return DecodedContent(data[:limit], capped, f"broken {coding}: {exc}")
         except Exception as exc:  # brotli.error is not an Exception subclass we can name
-            return Decoded(data[:limit], capped, f"broken {coding}: {exc}")
+            return DecodedContent(data[:limit], capped, f"broken {coding}: {exc}")
     if len(data) > limit:
-        return Decoded(data[:limit], True)
-    return Decoded(data, capped)
+        return DecodedContent(data[:limit], True)
+    return DecodedContent(data, capped)
 
 
 def _decode(data: bytes, coding: str, limit: int) -> tuple[bytes, bool]:

@@ -223,8 +223,9 @@ class WarcPipeline:
             "archiver/records/revisit" if item.revisit else "archiver/records/response"
         )
         self.stats.inc_value(f"archiver/status/{exchange.status}")
-        self.stats.inc_value(f"archiver/mime/{_effective_mime(item)}")
-        self.stats.inc_value(f"archiver/payload_bytes/{exchange.mime}", len(exchange.response_body))
+        mime = _effective_mime(item)
+        self.stats.inc_value(f"archiver/mime/{mime}")
+        self.stats.inc_value(f"archiver/payload_bytes/{mime}", len(exchange.response_body))
         self.stats.set_value("archiver/warc_bytes", self.writer.bytes_written)
         return item
 

@@ -124,7 +124,8 @@ class ArchiveSpider(scrapy.Spider):
         depth: int = response.meta[_DEPTH]
         previous: UrlCapture | None = response.meta.get(_PREVIOUS)
         stored = self._confirmed_payload(exchange, previous)
-        if stored is not None and previous is not None:
+        if stored is not None:
+            assert previous is not None  # _confirmed_payload found it through previous
             # 304: the page is the one stored before; read it back for its text and links.
             path = self._run.collection.warcs / stored.filename
             head = previous.response_head

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from warcio.archiveiterator import ArchiveIterator
-from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParser
+from warcio.statusandheaders import StatusAndHeaders
 from warcio.timeutils import datetime_to_iso_date
 from warcio.warcwriter import WARCWriter
 
@@ -38,8 +38,10 @@ class RawHead(StatusAndHeaders):
     """
 
     def __init__(self, head: bytes) -> None:
-        parsed = StatusAndHeadersParser([], verify=False).parse(BytesIO(head))
-        super().__init__(parsed.statusline, parsed.headers, parsed.protocol, len(head))
+        # Only the first line: warcio's writer reads nothing of the parsed headers, so parsing
+        # them for every record would be work thrown away.
+        protocol, _, rest = head.split(b"\r\n", 1)[0].decode("latin-1").partition(" ")
+        super().__init__(rest, [], protocol, len(head))
         self.headers_buff = head
 
     def compute_headers_buffer(self, header_filter: object = None) -> None:
@@ -118,10 +120,6 @@ class WarcFileWriter:
         self._path: Path | None = None
         self._warcinfo_id = ""
 
-    @property
-    def current_name(self) -> str | None:
-        return self._path.name if self._path else None
-
     def write_exchange(
         self,
         exchange: Exchange,
@@ -148,23 +146,17 @@ class WarcFileWriter:
                 response_headers["WARC-Truncated"] = exchange.truncated
             if payload_digest:
                 response_headers["WARC-Payload-Digest"] = payload_digest
-            response = self.builder.create_warc_record(
+            response = self._http_record(
                 exchange.url,
                 "response",
-                payload=BytesIO(exchange.response_body),
-                length=len(exchange.response_body),
-                http_headers=RawHead(exchange.response_head),
-                warc_headers_dict=response_headers,
+                exchange.response_head,
+                exchange.response_body,
+                response_headers,
             )
         response_id = response.rec_headers.get_header("WARC-Record-ID")
         concurrent = {**common, "WARC-Concurrent-To": response_id}
-        request = self.builder.create_warc_record(
-            exchange.url,
-            "request",
-            payload=BytesIO(exchange.request_body),
-            length=len(exchange.request_body),
-            http_headers=RawHead(exchange.request_head),
-            warc_headers_dict=concurrent,
+        request = self._http_record(
+            exchange.url, "request", exchange.request_head, exchange.request_body, concurrent
         )
         pair_start = self._end
         response_loc = self._write(out, response)
@@ -185,6 +177,18 @@ class WarcFileWriter:
         if self._end >= self.max_size:
             self.close()
         return written
+
+    def _http_record(
+        self, url: str, kind: str, head: bytes, body: bytes, headers: dict[str, str]
+    ) -> object:
+        return self.builder.create_warc_record(
+            url,
+            kind,
+            payload=BytesIO(body),
+            length=len(body),
+            http_headers=RawHead(head),
+            warc_headers_dict=headers,
+        )
 
     def _revisit_record(
         self, exchange: Exchange, revisit: Revisit, headers: dict[str, str]
@@ -225,7 +229,8 @@ class WarcFileWriter:
         off again at once: the file stays a sequence of whole records.
         """
         buffer = BytesIO()
-        WARCWriter(buffer, gzip=True, warc_version=WARC_VERSION).write_record(record)
+        self.builder.out = buffer  # one writer for every record; only its target changes
+        self.builder.write_record(record)
         data = buffer.getbuffer()
         offset = self._end
         try:
