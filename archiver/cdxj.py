@@ -54,7 +54,10 @@ def cdxj_line(
 
 
 class CdxjIndex:
-    """Appends lines to ``PATH.open`` and writes the sorted ``PATH`` on close."""
+    """Appends lines to ``PATH.open`` and writes the sorted ``PATH`` on close.
+
+    A resumed run finds its earlier lines already sealed in ``PATH``; they are sorted in.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -63,20 +66,34 @@ class CdxjIndex:
         self.lines = 0
 
     def add(self, line: str) -> None:
+        self.add_lines([line])
+
+    def add_lines(self, lines: list[str]) -> None:
+        if not lines:
+            return
         if self._out is None:
             self._out = LineFile(self._open_path)
-        self._out.append(line)
-        self.lines += 1
+        self._out.append("".join(lines))
+        self.lines += len(lines)
 
     def close(self) -> None:
         if self._out is None:
             return
         self._out.close()
         self._out = None
-        with open(self._open_path, encoding="utf-8") as unsorted:
-            lines = unsorted.readlines()
+        lines: list[str] = []
+        for path in (self.path, self._open_path):
+            if path.exists():
+                with open(path, encoding="utf-8") as f:
+                    lines.extend(f)
         # str order is code point order, which is the byte order of UTF-8: what pywb's
         # binary search over the file expects (LC_ALL=C sort).
         lines.sort()
         write_atomically(self.path, (line.encode("utf-8") for line in lines))
         self._open_path.unlink()
+
+    def abandon(self) -> None:
+        """Stop without sorting: the ``.open`` file stays for repair to seal."""
+        if self._out is not None:
+            self._out.close()
+            self._out = None

@@ -6,16 +6,19 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from archiver import __version__, changes, replay, verify, wacz
 from archiver.collection import Collection
 from archiver.config import OPTIONS, load_toml, to_settings
-from archiver.errors import ArchiverError, ConfigError
+from archiver.errors import ArchiverError, CollectionUnwritable, ConfigError
 from archiver.lock import CollectionBusy
 from archiver.resolve import parse_rules
-from archiver.run import DEFAULT_INDEX, Run
+from archiver.run import DEFAULT_INDEX, Run, fingerprint
 from archiver.scope import Scope
+
+if TYPE_CHECKING:
+    from scrapy.settings import Settings
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # the run started but did not complete
@@ -70,7 +73,8 @@ def main(args: Sequence[str] | None = None) -> int:
     parsed = parser.parse_args(args)
     try:
         return parsed.func(parsed)
-    except CollectionBusy as exc:  # not bad input: the same command works once the run ends
+    except (CollectionBusy, CollectionUnwritable) as exc:
+        # Not bad input: the same command works once the run ends, or with space.
         print(f"archiver: error: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except ArchiverError as exc:
@@ -112,6 +116,8 @@ def crawl_command(parsed: argparse.Namespace) -> int:
     run = Run.start(
         overrides["ARCHIVER_OUTPUT"],
         index_class=overrides.get("ARCHIVER_DEDUP_INDEX", DEFAULT_INDEX),
+        fingerprint=fingerprint(crawl_settings_for(overrides), "archive"),
+        restart=bool(overrides.get("ARCHIVER_RESTART")),
     )
     overrides["ARCHIVER_RUN_ID"] = run.run_id
     if not parsed.verbose:
@@ -130,7 +136,11 @@ def crawl_command(parsed: argparse.Namespace) -> int:
         )
         return EXIT_FAILED
     if reason != "finished":
-        print(f"archiver: error: the run stopped early ({reason})", file=sys.stderr)
+        print(
+            f"archiver: error: the run stopped early ({reason}); "
+            "run the same command again to resume it",
+            file=sys.stderr,
+        )
         return EXIT_FAILED
     if not summary["counts"]["captures"]:
         log = summary["files"]["log"]
@@ -154,15 +164,11 @@ def run_crawl(overrides: dict[str, Any], run: Run) -> dict[str, Any]:
     """Run one crawl in this process (Twisted's reactor runs once per process)."""
     # Imported here so `archiver --help` and option errors stay fast.
     from scrapy.crawler import CrawlerProcess
-    from scrapy.settings import Settings
 
     from archiver.spider import ArchiveSpider
     from archiver.summary import RunExtension
 
-    settings = Settings()
-    settings.setmodule("archiver.settings", priority="project")
-    settings.update(overrides, priority="cmdline")
-    process = CrawlerProcess(settings)
+    process = CrawlerProcess(crawl_settings_for(overrides))
     crawler = process.create_crawler(ArchiveSpider)
     Run.attach(crawler, run)
     process.crawl(crawler)
@@ -173,6 +179,16 @@ def run_crawl(overrides: dict[str, Any], run: Run) -> dict[str, Any]:
     if extension is None or extension.summary is None:
         raise ArchiverError("the crawl ended without a run summary; see the log in the collection")
     return extension.summary
+
+
+def crawl_settings_for(overrides: dict[str, Any]) -> Settings:
+    """archiver's settings module, with the command line's values on top."""
+    from scrapy.settings import Settings
+
+    settings = Settings()
+    settings.setmodule("archiver.settings", priority="project")
+    settings.update(overrides, priority="cmdline")
+    return settings
 
 
 def print_report(run: Run, summary: dict[str, Any]) -> None:
@@ -186,6 +202,11 @@ def print_report(run: Run, summary: dict[str, Any]) -> None:
         f"{counts['documents']} documents, {errors} fetch errors"
     )
     print(f"  status    {statuses}")
+    if summary["resumes"]:
+        print(
+            f"  resumed   {summary['resumes']}x: {counts['captured_before_resume']} captures "
+            f"before this process, {counts['captures_in_run']} in the whole run"
+        )
     for name in summary["files"]["warcs"]:
         size = (root / name).stat().st_size
         print(f"  WARC      {root / name} ({size / 1e6:.2f} MB)")

@@ -203,6 +203,19 @@ OPTIONS: tuple[Option, ...] = (
         help="do not re-check URLs of earlier runs that nothing links to any more",
     ),
     Option(
+        "restart",
+        ("ARCHIVER_RESTART",),
+        flag=True,
+        help="abandon the collection's unfinished run instead of resuming it",
+    ),
+    Option(
+        "checkpoint-interval",
+        ("ARCHIVER_CHECKPOINT_SECONDS",),
+        non_negative_float,
+        metavar="SECONDS",
+        help="commit captures (fsync, index and manifest lines) at least this often (default 10)",
+    ),
+    Option(
         "dedup-max-age",
         ("ARCHIVER_DEDUP_MAX_AGE",),
         non_negative_float,

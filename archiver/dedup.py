@@ -5,6 +5,11 @@ conditional re-fetch asks it for a URL's last ETag and Last-Modified; re-checkin
 every URL the collection knows. ``DedupIndex`` is the interface; ``SqliteDedupIndex``, one
 file in the collection folder, is the default. A shared store (several crawlers, several
 machines) implements the same protocol and is named by the ARCHIVER_DEDUP_INDEX setting.
+
+It is also where a capture becomes committed (see journal.py): rows added during a run are
+held back and written in one transaction with a commit mark, ``(WARC file, offset)``, saying
+how much of the open WARC file they describe. Repair cuts an open WARC back to its mark, so
+the index never names a record that is not kept, and a kept record always has its rows.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -46,6 +52,15 @@ class UrlCapture:
     document: bool  # HTML or plain text: a manifest page
 
 
+@dataclass(frozen=True, slots=True)
+class CommitMark:
+    """Every record of ``filename`` before ``end`` is durable and committed (journal.py)."""
+
+    run_id: str
+    filename: str  # the final name in warcs/ (without .open)
+    end: int
+
+
 def is_fresh(stored: StoredPayload, max_age_days: float, now: float | None = None) -> bool:
     """With --dedup-max-age, a payload stored longer ago than that is stored again in full."""
     if not max_age_days:
@@ -60,6 +75,9 @@ class DedupIndex(Protocol):
     def record_capture(self, capture: UrlCapture) -> None: ...
     def known_captures(self) -> Iterator[UrlCapture]: ...
     def documents_last_seen_in(self, run_id: str) -> Iterator[UrlCapture]: ...
+    def commit(self, mark: CommitMark | None) -> None: ...
+    def committed_end(self, filename: str) -> int | None: ...
+    def forget_payloads_from(self, filename: str, offset: int) -> int: ...
     def close(self) -> None: ...
 
 
@@ -75,12 +93,10 @@ CREATE TABLE IF NOT EXISTS captures (
     response_head BLOB NOT NULL, document INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS captures_by_run ON captures (run_id);
+CREATE TABLE IF NOT EXISTS commit_marks (
+    filename TEXT PRIMARY KEY, run_id TEXT NOT NULL, end_offset INTEGER NOT NULL
+);
 """
-
-# Commit in batches: a commit per record would fsync per record. Rows not yet committed when
-# a run dies only mean those payloads are stored in full again next time, never a revisit of
-# a record that is not there (records are written before their rows).
-_COMMIT_EVERY = 200
 
 
 class SqliteDedupIndex:
@@ -90,16 +106,21 @@ class SqliteDedupIndex:
         self.path = path
         self._db = sqlite3.connect(path, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        # Commits come only at checkpoints, a few per minute: each may as well be durable.
+        self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
-        self._db.execute("BEGIN")
-        self._pending = 0
+        # Rows since the last commit: lookups see them, the file does not yet.
+        self._payloads: dict[str, StoredPayload] = {}
+        self._captures: dict[str, UrlCapture] = {}
 
     @classmethod
     def for_collection(cls, root: Path) -> SqliteDedupIndex:
         return cls(root / cls.FILENAME)
 
     def payload(self, digest: str) -> StoredPayload | None:
+        pending = self._payloads.get(digest)
+        if pending is not None:
+            return pending
         row = self._db.execute(
             "SELECT digest, url, warc_date, record_id, filename, offset, stored_at"
             " FROM payloads WHERE digest = ?",
@@ -108,26 +129,18 @@ class SqliteDedupIndex:
         return StoredPayload(*row) if row else None
 
     def add_payload(self, payload: StoredPayload) -> None:
-        self._db.execute(
-            "INSERT OR REPLACE INTO payloads VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (payload.digest, payload.url, payload.warc_date, payload.record_id,
-             payload.filename, payload.offset, payload.stored_at),
-        )  # fmt: skip
-        self._wrote()
+        self._payloads[payload.digest] = payload
 
     def capture(self, url: str) -> UrlCapture | None:
+        pending = self._captures.get(url)
+        if pending is not None:
+            return pending
         row = self._db.execute(f"SELECT {_CAPTURE_COLUMNS} FROM captures WHERE url = ?", (url,))
         found = row.fetchone()
         return _capture(found) if found else None
 
     def record_capture(self, capture: UrlCapture) -> None:
-        self._db.execute(
-            "INSERT OR REPLACE INTO captures VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (capture.url, capture.run_id, capture.status, capture.digest, capture.kind,
-             capture.depth, capture.etag, capture.last_modified, capture.response_head,
-             int(capture.document)),
-        )  # fmt: skip
-        self._wrote()
+        self._captures[capture.url] = capture
 
     def known_captures(self) -> Iterator[UrlCapture]:
         # fetchall: the caller schedules requests, which records captures meanwhile.
@@ -141,16 +154,57 @@ class SqliteDedupIndex:
         for row in rows.fetchall():
             yield _capture(row)
 
+    def commit(self, mark: CommitMark | None) -> None:
+        """Write the rows held back, and the mark that says which records they describe.
+
+        One transaction: after a crash either both are there or neither.
+        """
+        with self._transaction():
+            self._db.executemany(
+                "INSERT OR REPLACE INTO payloads VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(p.digest, p.url, p.warc_date, p.record_id, p.filename, p.offset, p.stored_at)
+                 for p in self._payloads.values()],
+            )  # fmt: skip
+            self._db.executemany(
+                "INSERT OR REPLACE INTO captures VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(c.url, c.run_id, c.status, c.digest, c.kind, c.depth, c.etag,
+                  c.last_modified, c.response_head, int(c.document))
+                 for c in self._captures.values()],
+            )  # fmt: skip
+            if mark is not None:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO commit_marks VALUES (?, ?, ?)",
+                    (mark.filename, mark.run_id, mark.end),
+                )
+        self._payloads.clear()
+        self._captures.clear()
+
+    def committed_end(self, filename: str) -> int | None:
+        row = self._db.execute(
+            "SELECT end_offset FROM commit_marks WHERE filename = ?", (filename,)
+        ).fetchone()
+        return row[0] if row else None
+
+    def forget_payloads_from(self, filename: str, offset: int) -> int:
+        with self._transaction():
+            return self._db.execute(
+                "DELETE FROM payloads WHERE filename = ? AND offset >= ?", (filename, offset)
+            ).rowcount
+
     def close(self) -> None:
-        self._db.execute("COMMIT")
+        # Rows still held back describe records past the last mark, which repair cuts: they
+        # must not be written. journal.Journal.close commits everything before this.
         self._db.close()
 
-    def _wrote(self) -> None:
-        self._pending += 1
-        if self._pending >= _COMMIT_EVERY:
-            self._db.execute("COMMIT")
-            self._db.execute("BEGIN")
-            self._pending = 0
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
 
 _CAPTURE_COLUMNS = (

@@ -11,3 +11,7 @@ class ConfigError(ArchiverError):
 
 class CollectionError(ArchiverError):
     """The output folder cannot be used as a collection."""
+
+
+class CollectionUnwritable(ArchiverError):
+    """The collection's files cannot be written now (a full disk); the same command works later."""

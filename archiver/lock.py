@@ -61,6 +61,12 @@ class CollectionLock:
             raise
         self._fd = fd
 
+    def relabel(self, run_id: str) -> None:
+        """Name the run holding the lock, once it is known (a resumed run takes the old id)."""
+        if self._fd is None:
+            raise RuntimeError(f"{self.path} is not held by this CollectionLock")
+        _write_info(self._fd, _holder(run_id))
+
     def release(self) -> None:
         """Give the lock up, leaving the file empty so no one mistakes it for a dead run's."""
         fd, self._fd = self._fd, None

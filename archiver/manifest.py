@@ -71,6 +71,9 @@ class LineFile:
             raise
         self._end += len(data)
 
+    def sync(self) -> None:
+        os.fsync(self._out.fileno())
+
     def close(self) -> None:
         self._out.close()
 
@@ -84,6 +87,14 @@ class ManifestWriter:
     def add(self, values: dict[str, Any]) -> None:
         self._out.append(manifest_line(values))
         self.lines += 1
+
+    def add_lines(self, lines: list[str]) -> None:
+        """Lines made by ``manifest_line``, in one write: a cut write is cut back off whole."""
+        self._out.append("".join(lines))
+        self.lines += len(lines)
+
+    def sync(self) -> None:
+        self._out.sync()
 
     def close(self) -> None:
         self._out.close()

@@ -1,7 +1,9 @@
-"""Item pipelines: write each capture to the WARC and the index, then its manifest line.
+"""Item pipelines: decide dedup, write each capture's records, queue its index and manifest
+lines, and commit at checkpoints.
 
-The manifest line is written only after its record is in the WARC file, so a manifest line
-never points at a record that is not there.
+Records are written at once; their lines and dedup rows reach the disk at the next checkpoint,
+after the records are fsynced (journal.py), so no line ever points at a record that is not
+durable. The last pipeline takes the checkpoints, once every earlier one is done with an item.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy.exceptions import DropItem
 from scrapy.utils.defer import deferred_from_coro
+from twisted.internet import task
 
 import archiver
 from archiver.cdxj import CdxjIndex, cdxj_line, cdxj_mime
@@ -27,6 +30,7 @@ from archiver.changes import Change, PageState, classify
 from archiver.dedup import DedupIndex, StoredPayload, UrlCapture, is_fresh
 from archiver.exchange import header_value, merge_not_modified, mime_type
 from archiver.items import Capture
+from archiver.journal import Journal
 from archiver.manifest import ManifestWriter
 from archiver.run import Run, crawl_settings
 from archiver.warc import (
@@ -72,17 +76,21 @@ def stop_on_write_error(crawler: Crawler, exc: OSError | sqlite3.Error) -> None:
     """A collection that cannot be written ends the run: crawling on would lose every capture.
 
     The WARC files stay whole (the writer cuts a failed record off again); the next run of
-    the same command repairs what was left half-written and continues.
+    the same command repairs what was left half-written and resumes the run.
     """
-    full = isinstance(exc, OSError) and exc.errno in _DISK_FULL
-    full = full or "full" in str(exc)  # sqlite3 says "database or disk is full"
-    reason = "disk_full" if full else "write_error"
+    reason = write_error_reason(exc)
     assert crawler.stats is not None and crawler.engine is not None
     crawler.stats.inc_value("archiver/not_archived")
     if crawler.stats.get_value("archiver/stop_reason") is None:
         logger.critical("cannot write to the collection (%s); stopping the crawl", exc)
         crawler.stats.set_value("archiver/stop_reason", reason)
         deferred_from_coro(crawler.engine.close_spider_async(reason=reason))
+
+
+def write_error_reason(exc: OSError | sqlite3.Error) -> str:
+    full = isinstance(exc, OSError) and exc.errno in _DISK_FULL
+    full = full or "full" in str(exc)  # sqlite3 says "database or disk is full"
+    return "disk_full" if full else "write_error"
 
 
 def payload_digest(body: bytes) -> str:
@@ -173,8 +181,7 @@ class WarcPipeline:
         self.crawler = crawler
         assert crawler.stats is not None
         self.stats = crawler.stats
-        self.writer: WarcFileWriter | None = None
-        self.cdxj: CdxjIndex | None = None
+        self.journal: Journal | None = None
         self.run: Run | None = None
 
     @classmethod
@@ -184,25 +191,34 @@ class WarcPipeline:
     def open_spider(self) -> None:
         run = self.run = Run.of(self.crawler)
         settings = self.crawler.settings
-        self.writer = WarcFileWriter(
+        writer = WarcFileWriter(
             run.collection.warcs,
             prefix=settings.get("ARCHIVER_WARC_PREFIX"),
             max_size=settings.getint("ARCHIVER_WARC_SIZE"),
             warcinfo=warcinfo_fields(self.crawler, run),
         )
-        self.cdxj = CdxjIndex(run.collection.index_for(run.run_id))
+        self.journal = run.journal = Journal(
+            run_id=run.run_id,
+            writer=writer,
+            cdxj=CdxjIndex(run.collection.index_for(run.run_id)),
+            manifest=ManifestWriter(run.collection.manifest),
+            index=run.index,
+            frontier=run.frontier,
+            every_captures=settings.getint("ARCHIVER_CHECKPOINT_CAPTURES"),
+            every_seconds=settings.getfloat("ARCHIVER_CHECKPOINT_SECONDS"),
+        )
 
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, Capture):
             return item
-        assert self.writer is not None and self.cdxj is not None and self.run is not None
+        assert self.journal is not None and self.run is not None
         exchange = item.exchange
         try:
-            written = self.writer.write_exchange(
+            written = self.journal.write(
                 exchange, payload_digest=item.payload_digest or None, revisit=item.revisit
             )
             item.written = written
-            self.cdxj.add(
+            self.journal.add_index_line(
                 cdxj_line(
                     url=exchange.url,
                     timestamp=written.warc_date_14,
@@ -226,7 +242,7 @@ class WarcPipeline:
         mime = _effective_mime(item)
         self.stats.inc_value(f"archiver/mime/{mime}")
         self.stats.inc_value(f"archiver/payload_bytes/{mime}", len(exchange.response_body))
-        self.stats.set_value("archiver/warc_bytes", self.writer.bytes_written)
+        self.stats.set_value("archiver/warc_bytes", self.journal.writer.bytes_written)
         return item
 
     def _remember(self, item: Capture, written: WrittenExchange) -> None:
@@ -262,24 +278,32 @@ class WarcPipeline:
         )
 
     def close_spider(self) -> None:
-        if self.writer is None or self.cdxj is None:
+        journal = self.journal
+        if journal is None:
             return
-        self.writer.close()
         try:
-            self.cdxj.close()
-        except OSError as exc:  # a full disk: the unsorted .open index is repaired next run
-            logger.warning("the index was left unsorted (%s); the next run repairs it", exc)
-        self.stats.set_value("archiver/warc_bytes", self.writer.bytes_written)
-        self.stats.set_value("archiver/warc_files", [p.name for p in self.writer.files_written])
-        self.stats.set_value("archiver/index_lines", self.cdxj.lines)
+            journal.close()
+        except (OSError, sqlite3.Error) as exc:
+            # What the last checkpoint did not commit is cut by the next run's repair, and
+            # fetched again when it resumes.
+            logger.warning("the last checkpoint failed (%s); the next run repairs and resumes", exc)
+            if self.stats.get_value("archiver/stop_reason") is None:
+                self.stats.set_value("archiver/stop_reason", write_error_reason(exc))
+        writer = journal.writer
+        self.stats.set_value("archiver/warc_bytes", writer.bytes_written)
+        self.stats.set_value("archiver/warc_files", [p.name for p in writer.files_written])
+        self.stats.set_value("archiver/index_lines", journal.cdxj.lines)
+        self.stats.set_value("archiver/checkpoints", journal.checkpoints)
 
 
 class ManifestPipeline:
+    """Queues each document's manifest line; the checkpoint writes it (journal.py)."""
+
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         assert crawler.stats is not None
         self.stats = crawler.stats
-        self.manifest: ManifestWriter | None = None
+        self.journal: Journal | None = None
         self.run_id = ""
 
     @classmethod
@@ -289,43 +313,72 @@ class ManifestPipeline:
     def open_spider(self) -> None:
         run = Run.of(self.crawler)
         self.run_id = run.run_id
-        self.manifest = ManifestWriter(run.collection.manifest)
+        self.journal = run.journal  # made by WarcPipeline, which opens first
 
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, Capture) or item.document is None or item.written is None:
             return item
-        assert self.manifest is not None
+        assert self.journal is not None
         doc, written, exchange = item.document, item.written, item.exchange
-        try:
-            self.manifest.add(
-                {
-                    "url": exchange.url,
-                    "timestamp": written.warc_date_14,
-                    "status": _effective_status(item),
-                    "mime": _effective_mime(item),
-                    "charset": doc.charset,
-                    "charset_source": doc.charset_source,
-                    "charset_declared": doc.charset_declared,
-                    "title": doc.title,
-                    "text": doc.text,
-                    "digest": written.payload_digest,
-                    "record_id": written.response.record_id,
-                    "warc_filename": written.response.filename,
-                    "warc_offset": written.response.offset,
-                    "warc_length": written.response.length,
-                    "run": self.run_id,
-                    "change": item.change,
-                }
-            )
-        except OSError as exc:
-            stop_on_write_error(self.crawler, exc)
-            raise DropItem(f"no manifest line for {exchange.url}", log_level="INFO") from exc
+        self.journal.add_manifest_line(
+            {
+                "url": exchange.url,
+                "timestamp": written.warc_date_14,
+                "status": _effective_status(item),
+                "mime": _effective_mime(item),
+                "charset": doc.charset,
+                "charset_source": doc.charset_source,
+                "charset_declared": doc.charset_declared,
+                "title": doc.title,
+                "text": doc.text,
+                "digest": written.payload_digest,
+                "record_id": written.response.record_id,
+                "warc_filename": written.response.filename,
+                "warc_offset": written.response.offset,
+                "warc_length": written.response.length,
+                "run": self.run_id,
+                "change": item.change,
+            }
+        )
         self.stats.inc_value("archiver/manifest_lines")
         return item
 
+
+class CheckpointPipeline:
+    """Last: commits what the pipelines before it wrote, when a checkpoint is due.
+
+    Also on a timer, so a slow crawl does not hold captures uncommitted for long.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.journal: Journal | None = None
+        self._timer: task.LoopingCall | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> CheckpointPipeline:
+        return cls(crawler)
+
+    def open_spider(self) -> None:
+        self.journal = Run.of(self.crawler).journal
+        assert self.journal is not None
+        self._timer = task.LoopingCall(self._tick)
+        self._timer.start(self.journal.every_seconds, now=False)
+
+    def process_item(self, item: Any) -> Any:
+        if isinstance(item, Capture) and item.written is not None:
+            self._tick()
+        return item
+
+    def _tick(self) -> None:
+        journal = self.journal
+        if journal is None or not journal.due:
+            return
+        try:
+            journal.checkpoint()
+        except (OSError, sqlite3.Error) as exc:
+            stop_on_write_error(self.crawler, exc)
+
     def close_spider(self) -> None:
-        if self.manifest is not None:
-            try:
-                self.manifest.close()
-            except OSError as exc:  # a full disk: a cut last line is repaired next run
-                logger.warning("the manifest could not be flushed (%s)", exc)
+        if self._timer is not None and self._timer.running:
+            self._timer.stop()

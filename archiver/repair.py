@@ -5,15 +5,19 @@ A dead run leaves ``warcs/*.warc.gz.open`` whose last gzip member may be cut,
 manifest lines that may point at records that never reached the disk. Repair keeps everything
 that was complete and drops only what was not:
 
-1. each open WARC is truncated to its longest sound prefix of whole records, never ending on
-   a response or revisit whose request record was lost (the writer puts the request right
-   after its response, so a capture without it is half an exchange);
+1. each open WARC is truncated to its longest sound prefix of whole records that is also
+   committed (its commit mark in the dedup index, see journal.py: what lies past the mark
+   was never committed, has no rows and maybe half its lines, and the resumed run fetches it
+   again), never ending on a response or revisit whose request record was lost (the writer
+   puts the request right after its response, so a capture without it is half an exchange).
+   A file left with no capture is removed;
 2. each open index keeps the lines that point at records still there, gains a line for each
    kept capture that had none (the run died between writing the record and its line, or the
    line was lost with the page cache), and is sorted into ``indexes/RUN.cdxj``;
 3. the manifest loses its cut last line and the lines pointing at records that were cut;
 4. the dedup index forgets payloads stored in cut records, or the next run would write
-   revisits that refer to nothing.
+   revisits that refer to nothing (possible only after a power loss took fsynced-looking
+   bytes: rows are committed after their records are fsynced).
 
 The work is ordered so that repair itself may die at any point and simply be run again: the
 WARCs keep their ``.open`` name until the index, manifest and dedup index agree with them,
@@ -28,10 +32,9 @@ import json
 import logging
 import os
 import re
-import sqlite3
-from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from archiver.cdxj import cdxj_line, cdxj_mime
 from archiver.collection import Collection
@@ -52,12 +55,18 @@ logger = logging.getLogger(__name__)
 
 _CAPTURES = ("response", "revisit")
 _INDEX_OPEN = ".cdxj" + OPEN_SUFFIX
-_DEDUP_NAME = "dedup.sqlite3"  # archiver.dedup.SqliteDedupIndex.FILENAME
 _RUN_ID_FIELD = b"archiver-run-id"  # in every warcinfo (pipelines.warcinfo_fields)
 _RUN_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")  # becomes a file name in indexes/
 
 # (filename, offset, length) of the record an index line points at.
 _Target = tuple[str, int, int]
+
+
+class CommitMarks(Protocol):
+    """What repair needs of the dedup index (dedup.DedupIndex has it)."""
+
+    def committed_end(self, filename: str) -> int | None: ...
+    def forget_payloads_from(self, filename: str, offset: int) -> int: ...
 
 
 # -- the report ----------------------------------------------------------------------------
@@ -157,7 +166,7 @@ def _count(n: int, noun: str, plural: str | None = None) -> str:
 # -- the whole collection ------------------------------------------------------------------
 
 
-def repair_collection(root: Path) -> RepairReport:
+def repair_collection(root: Path, marks: CommitMarks) -> RepairReport:
     """Repair what a dead run left in the collection at ``root``; see the module docstring.
 
     Idempotent, and a no-op (after a glob and a one-byte read) when no run died.
@@ -174,7 +183,7 @@ def repair_collection(root: Path) -> RepairReport:
     }
     # Read first, so that only captures no line names need a line made while scanning.
     indexed = {t for lines in index_lines.values() for t in map(_index_target, lines) if t}
-    plans = [_plan_warc(path, indexed) for path in open_warcs]
+    plans = [_plan_warc(path, indexed, marks) for path in open_warcs]
     for plan in plans:
         _truncate(plan)
     kept = {plan.name: plan.kept for plan in plans}
@@ -182,7 +191,9 @@ def repair_collection(root: Path) -> RepairReport:
     report.manifest_lines_dropped, report.manifest_rewritten = _repair_manifest(
         collection.manifest, kept
     )
-    report.dedup_entries_dropped = _forget_cut_payloads(collection.root, plans)
+    report.dedup_entries_dropped = sum(
+        marks.forget_payloads_from(plan.name, plan.end) for plan in plans
+    )
     # Last: while a WARC still ends in .open, a repair that died midway is redone in full.
     for plan in plans:
         report.warcs.append(_close_warc(plan))
@@ -234,7 +245,7 @@ class _Scan:
     lines: dict[int, bytes] = field(default_factory=dict)  # for captures not indexed
 
 
-def _plan_warc(path: Path, indexed: set[_Target]) -> _WarcPlan:
+def _plan_warc(path: Path, indexed: set[_Target], marks: CommitMarks) -> _WarcPlan:
     name = path.name.removesuffix(OPEN_SUFFIX)
     if (path.parent / name).exists():
         # Not a state the writer can leave (it picks names free under both spellings);
@@ -245,11 +256,19 @@ def _plan_warc(path: Path, indexed: set[_Target]) -> _WarcPlan:
     size = path.stat().st_size
     scan = _scan(path, size, _Scan(name, indexed))
     records = scan.records
+    committed = marks.committed_end(name)
+    # No mark at all: a file from before marks existed, whose sound records all count.
+    while committed is not None and records and records[-1].end > committed:
+        records.pop()
+        scan.beyond += 1
     # The writer puts a capture's request right after it: a capture last in the file lost
     # its request, and goes with it.
     while records and records[-1].type in _CAPTURES:
         records.pop()
         scan.beyond += 1
+    if not any(r.type in _CAPTURES for r in records):
+        scan.beyond += len(records)
+        records = []  # a warcinfo alone archives nothing
     kept = {r.offset: r for r in records}
     unindexed = {(name, offset): line for offset, line in scan.lines.items() if offset in kept}
     end = records[-1].end if records else 0
@@ -529,31 +548,4 @@ def _ended(line: bytes) -> bytes:
     return line if line.endswith(b"\n") else line + b"\n"
 
 
-# -- 4. the dedup index --------------------------------------------------------------------
-
-
-def _forget_cut_payloads(root: Path, plans: list[_WarcPlan]) -> int:
-    """Delete dedup payload rows that point past what was kept; how many were deleted.
-
-    The dead run committed rows only after writing their records, but nothing orders the
-    page cache: after a power loss a row can outlive its record. The next run would then
-    store that payload as a revisit of a record that is not there.
-    """
-    # Every repaired file, not only those repair cut: the lost bytes may be gone already.
-    cuts = [(plan.name, plan.end) for plan in plans]
-    path = root / _DEDUP_NAME
-    if not cuts or not path.exists():
-        return 0  # opening the database could rewrite it (WAL checkpoint): only when needed
-    with closing(sqlite3.connect(path, timeout=30)) as db:
-        if not db.execute("SELECT 1 FROM sqlite_master WHERE name = 'payloads'").fetchone():
-            return 0
-        with db:
-            return sum(
-                db.execute(
-                    "DELETE FROM payloads WHERE filename = ? AND offset >= ?", (name, end)
-                ).rowcount
-                for name, end in cuts
-            )
-
-
-__all__ = ["IndexRepair", "RepairReport", "WarcRepair", "repair_collection"]
+__all__ = ["CommitMarks", "IndexRepair", "RepairReport", "WarcRepair", "repair_collection"]

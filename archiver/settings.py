@@ -35,6 +35,9 @@ ARCHIVER_MAX_URL_LENGTH = 2048  # crawler traps (traps.py): longer URLs are not 
 ARCHIVER_MAX_PATH_REPEATS = 3  # a path segment repeated more often: /a/b/a/b/a/b/a
 ARCHIVER_MAX_QUERY_VARIANTS = 500  # distinct query strings followed for one path
 ARCHIVER_MAX_PATH_SEGMENTS = 40
+ARCHIVER_CHECKPOINT_SECONDS = 10.0  # commit captures (fsync, lines, rows) at least this often
+ARCHIVER_CHECKPOINT_CAPTURES = 500  # ... or after this many captures (journal.py)
+ARCHIVER_RESTART = False  # abandon an unfinished run's frontier instead of resuming it
 ARCHIVER_BLOCK_PRIVATE_IPS = False  # refuse private, loopback, link-local addresses
 
 USER_AGENT = f"archiver/{archiver.__version__} (web archiving crawler; +https://github.com/archiver-project/archiver)"
@@ -72,6 +75,7 @@ ITEM_PIPELINES = {
     "archiver.pipelines.DedupPipeline": 400,
     "archiver.pipelines.WarcPipeline": 500,
     "archiver.pipelines.ManifestPipeline": 800,
+    "archiver.pipelines.CheckpointPipeline": 900,
 }
 EXTENSIONS = {
     # An archiver has no business listening on ports.

@@ -3,11 +3,19 @@
 Every response reaches ``parse`` whatever its status (redirect, retry and robots middlewares
 are off), becomes a Capture item, and has its links followed here: redirects become new
 captures, page links obey the scope prefixes, requisites may come from the page's host.
+
+Every URL admitted goes into the run's frontier (frontier.py), which is also the seen-set.
+Each callback commits the frontier before it hands anything on, so a page's links are on disk
+before its capture can be: a resumed run misses no link of a page it does not fetch again.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+import functools
+import json
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -22,10 +30,12 @@ from archiver.capture import EXCHANGE_KEY
 from archiver.decoding import decode_content
 from archiver.dedup import StoredPayload, UrlCapture, is_fresh
 from archiver.exchange import Exchange, header_value, mime_type
+from archiver.frontier import ROLE_PAGE, ROLE_ROBOTS, ROLE_SITEMAP, Entry, Frontier
 from archiver.items import Capture
 from archiver.links import LinkKind, extract_css_links, extract_html_links
 from archiver.manifest import Document
-from archiver.robots import RobotsRules
+from archiver.pipelines import stop_on_write_error
+from archiver.robots import MAX_ROBOTS_BYTES, RobotsRules
 from archiver.run import Run
 from archiver.scope import Scope, default_prefix
 from archiver.sitemaps import parse_sitemap
@@ -51,6 +61,27 @@ _ROBOTS_FOR = "archiver_robots_for"
 _HOPS = "archiver_redirect_hops"
 _SEED = "archiver_seed"  # a seed, or a redirect target of one
 _PREVIOUS = "archiver_previous"  # the URL's last capture in an earlier run
+
+
+_NAVIGATION = LinkKind.NAVIGATION.value
+
+
+def _committed(
+    callback: Callable[[ArchiveSpider, Any], Iterator[Capture | Request]],
+) -> Callable[[ArchiveSpider, Any], list[Capture | Request]]:
+    """Run a callback to the end, commit the frontier, and only then hand its output on."""
+
+    @functools.wraps(callback)
+    def run(spider: ArchiveSpider, arg: Any) -> list[Capture | Request]:
+        try:
+            output = list(callback(spider, arg))
+            spider.frontier.commit()
+        except sqlite3.Error as exc:  # a full disk: the page is fetched again on resume
+            stop_on_write_error(spider.crawler, exc)
+            return []
+        return output
+
+    return run
 
 
 class ArchiveSpider(scrapy.Spider):
@@ -90,17 +121,28 @@ class ArchiveSpider(scrapy.Spider):
         self.recheck = settings.getbool("ARCHIVER_RECHECK")
         self.max_text = settings.getint("ARCHIVER_MAX_TEXT_BYTES")
         self.max_age = settings.getfloat("ARCHIVER_DEDUP_MAX_AGE")
-        self.seen: set[str] = set()
         self.pages_scheduled = 0
         self.traps = TrapGuard(TrapRules.from_settings(settings))
         self.sitemaps_fetched = 0
 
+    @property
+    def frontier(self) -> Frontier:
+        return self._run.frontier
+
     async def start(self) -> AsyncIterator[Request]:
+        try:
+            for request in self._start_requests():
+                yield request
+        except sqlite3.Error as exc:  # the frontier cannot be written: a full disk
+            stop_on_write_error(self.crawler, exc)
+
+    def _start_requests(self) -> Iterator[Request]:
+        if self._run.resumes:
+            yield from self._resume()
         for seed in self.seeds:
             # Seeds and Location values come as typed; extracted links are already encoded.
             url = safe_url_string(seed)
-            for request in self._follow(url, LinkKind.NAVIGATION, depth=0, referer=None, seed=True):
-                yield request
+            yield from self._follow(url, LinkKind.NAVIGATION, depth=0, referer=None, seed=True)
         if self.recheck:
             # URLs earlier runs captured are checked again even when nothing links to them
             # any more, so removals show up. robots.txt is fetched per origin anyway.
@@ -108,14 +150,51 @@ class ArchiveSpider(scrapy.Spider):
                 if urlsplit(known.url).path == "/robots.txt":
                     continue
                 kind = LinkKind(known.kind)
-                before = len(self.seen)
-                for request in self._follow(known.url, kind, depth=known.depth, referer=None):
-                    yield request
-                if len(self.seen) > before:  # not reached by a link before it: re-checked
+                if seen_key(known.url) in self.frontier:
+                    continue  # reached by a link already
+                yield from self._follow(known.url, kind, depth=known.depth, referer=None)
+                if seen_key(known.url) in self.frontier:
                     self.stats_inc("archiver/rechecked")
+        self.frontier.commit()
+
+    def _resume(self) -> Iterator[Request]:
+        """Request again what the frontier holds and the run's index does not: the run's
+        counters, scope and robots.txt rules are restored first, as they were."""
+        run = self._run
+        done = captured_keys(run.collection.index_for(run.run_id))
+        for prefix in self.frontier.scope_prefixes():
+            self.scope = self.scope.with_prefix(prefix)
+        for robots_origin, status, body in self.frontier.robots():
+            self.robots.begin(robots_origin)
+            self.robots.settle(robots_origin, status, body)
+        pending = []
+        for entry in self.frontier.entries():
+            self.traps.reason(entry.url)  # counts its query variant again
+            if entry.role == ROLE_PAGE and entry.kind == _NAVIGATION:
+                self.pages_scheduled += 1
+            elif entry.role == ROLE_SITEMAP:
+                self.sitemaps_fetched += 1
+            if entry.key not in done:
+                pending.append(entry)
+        for entry in pending:
+            # An origin whose robots.txt is still owed waits for that fetch, not a new one.
+            if entry.role == ROLE_ROBOTS and not self.robots.known(entry.for_origin or ""):
+                self.robots.begin(entry.for_origin or "")
+        self.stats_set("archiver/resume/captured_before", len(done))
+        self.stats_set("archiver/resume/pending", len(pending))
+        self.logger.info("resuming: %d URLs captured before, %d to fetch", len(done), len(pending))
+        for entry in pending:
+            if entry.role == ROLE_ROBOTS:
+                assert entry.for_origin is not None
+                yield self._robots_request(entry.url, entry.for_origin, entry.hops)
+            elif entry.role == ROLE_SITEMAP:
+                yield from self._gate(self._sitemap_request(entry.url))
+            else:
+                yield from self._gate(self._page_request(entry))
 
     # -- callbacks ---------------------------------------------------------------------------
 
+    @_committed
     def parse(self, response: Response) -> Iterator[Capture | Request]:
         exchange = self._exchange(response)
         if exchange is None:
@@ -160,6 +239,7 @@ class ArchiveSpider(scrapy.Spider):
             return None
         return self._run.index.payload(previous.digest)
 
+    @_committed
     def parse_robots(self, response: Response) -> Iterator[Capture | Request]:
         exchange = self._exchange(response)
         body = response.body
@@ -191,13 +271,23 @@ class ArchiveSpider(scrapy.Spider):
         if (
             hops <= MAX_ROBOTS_REDIRECTS
             and hostname(location) == hostname(for_origin)
-            and seen_key(location) not in self.seen
+            and self.frontier.add(
+                Entry(
+                    seen_key(location),
+                    location,
+                    ROLE_ROBOTS,
+                    LinkKind.REQUISITE.value,
+                    0,
+                    for_origin=for_origin,
+                    hops=hops,
+                )
+            )
         ):
-            self.seen.add(seen_key(location))
             yield self._robots_request(location, for_origin, hops)
         else:  # treated as unavailable, which RFC 9309 reads as "no restrictions"
             yield from self._release(for_origin, 404)
 
+    @_committed
     def parse_sitemap(self, response: Response) -> Iterator[Capture | Request]:
         exchange = self._exchange(response)
         if exchange is None:
@@ -218,14 +308,17 @@ class ArchiveSpider(scrapy.Spider):
     def _sitemap(self, url: str, for_origin: str) -> Iterator[Request]:
         """Fetch a sitemap robots.txt (or a sitemap index) names, on the same host only."""
         key = seen_key(url)
-        if key in self.seen or hostname(url) != hostname(for_origin):
+        if key in self.frontier or hostname(url) != hostname(for_origin):
             return
         if self.sitemaps_fetched >= MAX_SITEMAPS:
             self.stats_inc("archiver/sitemaps/too_many")
             return
-        self.seen.add(key)
+        self.frontier.add(Entry(key, url, ROLE_SITEMAP, LinkKind.REQUISITE.value, 0))
         self.sitemaps_fetched += 1
-        request = Request(
+        yield from self._gate(self._sitemap_request(url))
+
+    def _sitemap_request(self, url: str) -> Request:
+        return Request(
             url,
             callback=self.parse_sitemap,
             errback=self.on_error,
@@ -233,8 +326,8 @@ class ArchiveSpider(scrapy.Spider):
             dont_filter=True,
             meta={_KIND: LinkKind.REQUISITE.value, _DEPTH: 0},
         )
-        yield from self._gate(request)
 
+    @_committed
     def on_error(self, failure: Failure) -> Iterator[Request]:
         """No response at all (DNS, refused, timeout, TLS): nothing to archive, say why."""
         request: Request = failure.request  # type: ignore[attr-defined]
@@ -256,7 +349,7 @@ class ArchiveSpider(scrapy.Spider):
             self.stats_inc("archiver/links/not_http")
             return
         key = seen_key(url)
-        if key in self.seen:
+        if key in self.frontier:
             return
         trap = self.traps.reason(url)
         if trap:
@@ -267,6 +360,7 @@ class ArchiveSpider(scrapy.Spider):
             # Seeds are in scope by definition, and so is where a seed redirects to (http to
             # https, bare host to www.): otherwise the crawl would stop at the redirect.
             self.scope = self.scope.with_prefix(default_prefix(url))
+            self.frontier.add_scope_prefix(default_prefix(url))
             self.stats_inc("archiver/seeds/scope_added")
             self.logger.info("seed %s: added %s to the scope", url, default_prefix(url))
         if kind is LinkKind.NAVIGATION:
@@ -283,20 +377,24 @@ class ArchiveSpider(scrapy.Spider):
         elif not self.scope.allows_requisite(url, referer or url):
             self.stats_inc("archiver/links/out_of_scope")
             return
-        self.seen.add(key)
+        entry = Entry(key, url, ROLE_PAGE, kind.value, depth, seed=seed, referer=referer)
+        self.frontier.add(entry)
+        yield from self._gate(self._page_request(entry))
+
+    def _page_request(self, entry: Entry) -> Request:
+        url, referer = entry.url, entry.referer
         headers = {"Referer": referer} if referer and not _downgrade(referer, url) else {}
         previous = self._run.index.capture(url)
         headers.update(self._conditional_headers(previous))
-        request = Request(
+        return Request(
             url,
             callback=self.parse,
             errback=self.on_error,
             headers=headers,
-            priority=PRIORITY_PAGE if kind is LinkKind.NAVIGATION else PRIORITY_REQUISITE,
-            dont_filter=True,  # the seen-set above already decided; skip Scrapy's dupefilter
-            meta={_KIND: kind.value, _DEPTH: depth, _SEED: seed, _PREVIOUS: previous},
+            priority=PRIORITY_PAGE if entry.kind == _NAVIGATION else PRIORITY_REQUISITE,
+            dont_filter=True,  # the frontier already decided; skip Scrapy's dupefilter
+            meta={_KIND: entry.kind, _DEPTH: entry.depth, _SEED: entry.seed, _PREVIOUS: previous},
         )
-        yield from self._gate(request)
 
     def _conditional_headers(self, previous: UrlCapture | None) -> dict[str, str]:
         """If-None-Match / If-Modified-Since for a URL whose 200 is stored and fresh."""
@@ -321,7 +419,16 @@ class ArchiveSpider(scrapy.Spider):
             self.robots.begin(url_origin)
             self.robots.wait(url_origin, request)
             robots_url = url_origin + "/robots.txt"
-            self.seen.add(seen_key(robots_url))
+            self.frontier.add(
+                Entry(
+                    seen_key(robots_url),
+                    robots_url,
+                    ROLE_ROBOTS,
+                    LinkKind.REQUISITE.value,
+                    0,
+                    for_origin=url_origin,
+                )
+            )
             yield self._robots_request(robots_url, url_origin, 0)
             return
         verdict = self.robots.verdict(url_origin, request.url)
@@ -344,6 +451,8 @@ class ArchiveSpider(scrapy.Spider):
         )
 
     def _release(self, for_origin: str, status: int | None, body: bytes = b"") -> Iterator[Request]:
+        # Kept so a resumed run obeys the same rules without fetching robots.txt again.
+        self.frontier.settle_robots(for_origin, status, body[:MAX_ROBOTS_BYTES])
         for request in self.robots.settle(for_origin, status, body):
             assert isinstance(request, Request)
             yield from self._gate(request)
@@ -405,6 +514,25 @@ class ArchiveSpider(scrapy.Spider):
     def stats_inc(self, key: str) -> None:
         assert self.crawler.stats is not None
         self.crawler.stats.inc_value(key)
+
+    def stats_set(self, key: str, value: object) -> None:
+        assert self.crawler.stats is not None
+        self.crawler.stats.set_value(key, value)
+
+
+def captured_keys(index: Path) -> set[str]:
+    """The seen-keys of every URL a run's (sealed) CDXJ index names: what it captured."""
+    keys: set[str] = set()
+    if not index.exists():
+        return keys
+    with open(index, encoding="utf-8") as lines:
+        for line in lines:
+            try:
+                url = json.loads(line.split(" ", 2)[2])["url"]
+            except (IndexError, ValueError, KeyError, TypeError):
+                continue  # repair leaves no such line; nothing to learn from one anyway
+            keys.add(seen_key(url))
+    return keys
 
 
 def redirect_target(response: Response) -> str | None:

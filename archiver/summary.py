@@ -10,6 +10,7 @@ import contextlib
 import json
 import logging
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
@@ -54,11 +55,17 @@ def build_summary(crawler: Crawler, run: Run, reason: str, ended: datetime) -> d
         "ended": ended.isoformat(),
         "elapsed_seconds": round((ended - run.started).total_seconds(), 3),
         "finish_reason": reason,
+        # Resumed after a kill, a stop or a full disk: the counts below are this process's,
+        # captures_in_run (the run's index lines) covers every process of the run.
+        "resumes": run.resumes,
+        "resumable": reason != "finished",
         # The lock of an earlier run that died without releasing it, cleared by this one.
         "stale_lock_cleared": run.lock.stale,
         "settings": crawl_settings(crawler),
         "counts": {
             "captures": stats.get("archiver/captures", 0),
+            "captures_in_run": _lines(collection.index_for(run.run_id)),
+            "captured_before_resume": stats.get("archiver/resume/captured_before", 0),
             # Seen by the capture middleware; differs from captures only if one was lost.
             "exchanges_captured": stats.get("archiver/exchanges_captured", 0),
             "documents": stats.get("archiver/manifest_lines", 0),
@@ -85,6 +92,14 @@ def build_summary(crawler: Crawler, run: Run, reason: str, ended: datetime) -> d
             "log": str(collection.log_for(run.run_id).relative_to(collection.root)),
         },
     }
+
+
+def _lines(path: Path) -> int:
+    try:
+        with open(path, "rb") as f:
+            return sum(1 for _ in f)
+    except OSError:
+        return 0  # no capture yet, or the index stayed .open (a full disk; repair seals it)
 
 
 class _LogFile(logging.FileHandler):
@@ -121,10 +136,12 @@ class RunExtension:
         return cls(crawler)
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
+        stopped = self.crawler.stats.get_value("archiver/stop_reason")  # type: ignore[union-attr]
+        # A write error while closing (the last checkpoint) ends an otherwise finished run.
+        reason = stopped or reason
         self.summary = build_summary(self.crawler, self.run, reason, datetime.now(UTC))
         counts = self.summary["counts"]
         if counts["exchanges_captured"] != counts["captures"]:
-            stopped = self.crawler.stats.get_value("archiver/stop_reason")  # type: ignore[union-attr]
             logger.error(
                 "%d exchanges were captured but %d written to the WARC%s",
                 counts["exchanges_captured"],
@@ -138,4 +155,5 @@ class RunExtension:
         logging.getLogger().removeHandler(self.handler)
         with contextlib.suppress(OSError):  # a full disk: what fitted is in the file
             self.handler.close()
-        self.run.close()  # the index is committed and the lock released only now
+        # The frontier goes only with a finished run; any other end can be resumed.
+        self.run.close(finished=reason == "finished")  # the lock is released only now

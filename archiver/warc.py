@@ -1,7 +1,8 @@
 """WARC/1.1 files: warcinfo first, request/response pairs, one gzip member per record.
 
 Files are written as ``NAME.warc.gz.open``, fsynced and renamed when complete, and rotated
-once they pass the size limit, so a finished file name always means a complete file.
+once they pass the size limit, so a finished file name always means a complete file. The
+writer only writes; when to fsync (checkpoints) and rotate is the journal's call (journal.py).
 """
 
 from __future__ import annotations
@@ -174,9 +175,31 @@ class WarcFileWriter:
             warc_date=date,
             warc_date_14=when.strftime("%Y%m%d%H%M%S"),
         )
-        if self._end >= self.max_size:
-            self.close()
         return written
+
+    @property
+    def is_open(self) -> bool:
+        return self._file is not None
+
+    @property
+    def full(self) -> bool:
+        """Past the size limit: the journal closes the file before the next write."""
+        return self._file is not None and self._end >= self.max_size
+
+    @property
+    def open_name(self) -> str | None:
+        """The final name (without .open) of the file being written, if any."""
+        return self._path.name.removesuffix(OPEN_SUFFIX) if self._path is not None else None
+
+    def sync(self) -> int:
+        """fsync the open file; the offset up to which it is now durable."""
+        assert self._file is not None
+        os.fsync(self._file.fileno())
+        return self._end
+
+    def open(self) -> None:
+        """Start the next file (its warcinfo record first) if none is open."""
+        self._ensure_open()
 
     def _http_record(
         self, url: str, kind: str, head: bytes, body: bytes, headers: dict[str, str]
@@ -219,6 +242,13 @@ class WarcFileWriter:
         os.replace(self._path, final)
         fsync_dir(self.folder)
         self.files_written.append(final)
+        self._file = None
+        self._path = None
+
+    def abandon(self) -> None:
+        """Stop writing without finishing: the file keeps its .open name for repair."""
+        if self._file is not None:
+            self._file.close()
         self._file = None
         self._path = None
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from archiver.dedup import SqliteDedupIndex, StoredPayload, UrlCapture, is_fresh
+from archiver.dedup import CommitMark, SqliteDedupIndex, StoredPayload, UrlCapture, is_fresh
 from archiver.exchange import header_value, merge_not_modified
 
 STORED = (
@@ -41,15 +41,30 @@ def test_the_index_remembers_payloads_and_captures_across_openings(tmp_path: Pat
         "http://a.test/", "run1", 200, "sha1:AAA", "L", 0, '"a"', None, STORED, True
     )
     index.record_capture(capture)
-    assert index.payload("sha1:AAA") == _payload("sha1:AAA"), "seen within the open transaction"
+    assert index.payload("sha1:AAA") == _payload("sha1:AAA"), "seen before it is committed"
+    index.commit(CommitMark("run1", "f.warc.gz", 1234))
     index.close()
     again = SqliteDedupIndex.for_collection(tmp_path)
+    assert again.committed_end("f.warc.gz") == 1234 and again.committed_end("g.warc.gz") is None
     assert again.payload("sha1:AAA") == _payload("sha1:AAA")
     assert again.payload("sha1:BBB") is None
     assert again.capture("http://a.test/") == capture
     assert list(again.known_captures()) == [capture]
     assert [c.url for c in again.documents_last_seen_in("run1")] == ["http://a.test/"]
     assert list(again.documents_last_seen_in("run2")) == []
+    again.close()
+
+
+def test_rows_not_committed_with_a_mark_are_not_kept(tmp_path: Path):
+    """Rows describe records past the last mark until committed: a crash must not keep them."""
+    index = SqliteDedupIndex.for_collection(tmp_path)
+    index.add_payload(_payload("sha1:AAA"))
+    index.commit(CommitMark("run1", "f.warc.gz", 100))
+    index.add_payload(_payload("sha1:BBB"))
+    index.close()  # as a killed run: BBB's record lies past the mark, which repair cuts
+    again = SqliteDedupIndex.for_collection(tmp_path)
+    assert again.payload("sha1:AAA") is not None and again.payload("sha1:BBB") is None
+    assert again.forget_payloads_from("f.warc.gz", 7) == 1 and again.payload("sha1:AAA") is None
     again.close()
 
 

@@ -3,12 +3,14 @@ of the same command continues."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,7 @@ import pytest
 from archiver.samplesite.server import SampleSiteServer
 from archiver.verify import verify_collection
 from tests.conftest import SAMPLE_HOST, run_archiver
+from tests.warcread import iter_records
 
 PREFIX = "/archive/etext/"
 
@@ -42,16 +45,35 @@ def _assert_verifies(root: Path) -> None:
     assert report.ok, [f"{p.check}: {p.message}" for p in report.problems][:10]
 
 
+def _captured(root: Path) -> Counter[str]:
+    return Counter(
+        record.get("WARC-Target-URI")
+        for path in sorted((root / "warcs").glob("*.warc.gz"))
+        for record in iter_records(path)
+        if record.type in ("response", "revisit")
+    )
+
+
+def _assert_resumed_whole(root: Path, stderr: str, reference: set[str]) -> None:
+    """The run was resumed, and across its processes each URL was captured exactly once."""
+    assert "resuming run" in stderr, stderr
+    captured = _captured(root)
+    assert not [url for url, n in captured.items() if n > 1], "captured twice"
+    assert set(captured) == reference, sorted(set(captured) ^ reference)[:5]
+    assert not (root / "frontier.sqlite3").exists(), "a finished run leaves no frontier"
+
+
 @pytest.mark.skipif(not _can_mount_tmpfs(), reason="needs root to mount a small tmpfs")
 def test_a_full_disk_stops_the_run_cleanly_and_the_next_run_continues(tmp_path: Path):
     mount, saved = tmp_path / "small-disk", tmp_path / "saved"
     mount.mkdir()
     with SampleSiteServer() as server:
-        args = " ".join(_crawl_args(server, mount / "coll"))
-        # A 96 KiB disk of its own (a private mount namespace): the crawl fills it. What was
+        # Checkpoints often, so some captures are committed before the disk fills.
+        args = " ".join(_crawl_args(server, mount / "coll", "--checkpoint-interval", "0.05"))
+        # A 384 KiB disk of its own (a private mount namespace): the crawl fills it. What was
         # on it is copied out before the namespace, and the disk, go away.
         script = (
-            f"mount -t tmpfs -o size=96k tmpfs {mount} && "
+            f"mount -t tmpfs -o size=384k tmpfs {mount} && "
             f"{sys.executable} -m archiver {args} 2>{tmp_path}/stderr; "
             f"echo $? > {tmp_path}/rc; cp -a {mount}/coll {saved}"
         )
@@ -63,11 +85,17 @@ def test_a_full_disk_stops_the_run_cleanly_and_the_next_run_continues(tmp_path: 
         # The WARCs written so far are whole; a cut record is never left behind.
         warcs = sorted((saved / "warcs").glob("*.warc.gz*"))
         assert warcs
-        # The next run, with space, repairs what was left half-written and goes on.
+        # The next run, with space, repairs what was left half-written and resumes.
         proc = run_archiver(*_crawl_args(server, saved))
         assert proc.returncode == 0, proc.stderr
+        reference = run_archiver(*_crawl_args(server, tmp_path / "reference"))
+        assert reference.returncode == 0, reference.stderr
     assert not list(saved.rglob("*.open"))
     _assert_verifies(saved)
+    _assert_resumed_whole(saved, proc.stderr, set(_captured(tmp_path / "reference")))
+    (summary,) = (saved / "runs").glob("*.json")
+    counts = json.loads(summary.read_text())["counts"]
+    assert 0 < counts["captured_before_resume"] < counts["captures_in_run"], counts
 
 
 def _start_crawl(server: SampleSiteServer, output: Path, *extra: str) -> subprocess.Popen:
@@ -100,8 +128,11 @@ def test_kill_9_mid_crawl_then_the_same_command_repairs_and_continues(tmp_path: 
         proc = run_archiver(*_crawl_args(server, output))
         assert proc.returncode == 0, proc.stderr
         assert "repaired" in proc.stderr and "cleared the lock" in proc.stderr
+        reference = run_archiver(*_crawl_args(server, tmp_path / "reference"))
+        assert reference.returncode == 0, reference.stderr
     assert not list(output.rglob("*.open"))
     _assert_verifies(output)
+    _assert_resumed_whole(output, proc.stderr, set(_captured(tmp_path / "reference")))
 
 
 def test_sigterm_stops_cleanly_and_leaves_nothing_open(tmp_path: Path):
@@ -113,7 +144,13 @@ def test_sigterm_stops_cleanly_and_leaves_nothing_open(tmp_path: Path):
         _, stderr = crawl.communicate(timeout=60)
         assert crawl.returncode == 1 and "stopped early (shutdown)" in stderr, stderr
         assert not list(output.rglob("*.open")), "a clean stop closes every file"
+        assert "run the same command again to resume it" in stderr
         _assert_verifies(output)
         proc = run_archiver(*_crawl_args(server, output))
         assert proc.returncode == 0, proc.stderr
+        reference = run_archiver(*_crawl_args(server, tmp_path / "reference"))
+        assert reference.returncode == 0, reference.stderr
     _assert_verifies(output)
+    _assert_resumed_whole(output, proc.stderr, set(_captured(tmp_path / "reference")))
+    (summary,) = (output / "runs").glob("*.json")
+    assert json.loads(summary.read_text())["resumes"] == 1

@@ -26,8 +26,9 @@ from pathlib import Path
 import pytest
 
 import archiver.repair
+from archiver.dedup import SqliteDedupIndex
 from archiver.errors import CollectionError
-from archiver.repair import RepairReport, repair_collection
+from archiver.repair import RepairReport
 from archiver.samplesite.server import SampleSiteServer
 from archiver.verify import render_text, verify_collection
 from tests.conftest import SAMPLE_HOST, crawl_site
@@ -47,6 +48,27 @@ def crawled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path
         second = crawl_site(server, base / "two", "/archive/etext/", "--warc-size", WARC_SIZE)
         assert second.returncode == 0, second.stderr
     yield {"one": base / "one", "two": base / "two"}
+
+
+class _NoIndex:
+    """A folder without a dedup index has no commit marks and no payload rows."""
+
+    def committed_end(self, filename: str) -> int | None:
+        return None
+
+    def forget_payloads_from(self, filename: str, offset: int) -> int:
+        return 0
+
+
+def repair_collection(root: Path) -> RepairReport:
+    """Repair as a run starting on the collection does: with its dedup index's marks."""
+    if not (root / SqliteDedupIndex.FILENAME).exists():
+        return archiver.repair.repair_collection(root, _NoIndex())
+    index = SqliteDedupIndex.for_collection(root)
+    try:
+        return archiver.repair.repair_collection(root, index)
+    finally:
+        index.close()
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
@@ -443,3 +465,47 @@ def test_an_open_file_beside_its_finished_name_is_left_for_a_person(
     with pytest.raises(CollectionError, match="both"):
         repair_collection(root)
     assert snapshot(root) == before
+
+
+# -- commit marks: what was written but never committed ------------------------------------
+
+
+def set_mark(root: Path, name: str, end_offset: int) -> None:
+    with closing(sqlite3.connect(root / "dedup.sqlite3")) as db, db:
+        db.execute("UPDATE commit_marks SET end_offset = ? WHERE filename = ?", (end_offset, name))
+        assert db.total_changes == 1, "the crawl left a mark for every file"
+
+
+@pytest.mark.parametrize("which", ["one", "two"])
+def test_records_past_the_commit_mark_are_cut_with_their_lines(
+    crawled: dict[str, Path], tmp_path: Path, which: str
+):
+    """Killed after writing records but before the checkpoint that would commit them: they
+    are whole, but their rows were never committed, so they go (the resumed run refetches)."""
+    state = crash(crawled[which], tmp_path / "coll", lambda rs: end(rs[-1]))
+    requests = [i for i, r in enumerate(state.records) if r.type == "request"]
+    last_kept = requests[len(requests) // 2]  # a request: a pair ends there
+    mark = end(state.records[last_kept])
+    set_mark(state.root, state.name, mark)
+    report = repair_collection(state.root)
+    assert state.warc.read_bytes() == state.original[:mark]
+    (repaired,) = report.warcs
+    assert repaired.records_kept == last_kept + 1
+    assert repaired.records_cut == len(state.records) - last_kept - 1
+    assert_index_and_manifest(state, report, mark)
+    assert_dedup_resolves(state.root)
+    verified = verify_collection(state.root)
+    assert verified.ok, render_text(verified)
+    assert_repair_is_idempotent(state.root)
+
+
+def test_an_open_file_with_nothing_committed_is_removed(crawled: dict[str, Path], tmp_path: Path):
+    state = crash(crawled["one"], tmp_path / "coll", lambda rs: end(rs[-1]))
+    set_mark(state.root, state.name, end(state.records[0]))  # its warcinfo only
+    report = repair_collection(state.root)
+    assert not state.warc.exists() and not (state.root / "warcs" / (state.name + ".open")).exists()
+    (repaired,) = report.warcs
+    assert repaired.removed and repaired.records_cut == len(state.records)
+    assert_index_and_manifest(state, report, 0)
+    verified = verify_collection(state.root)
+    assert verified.ok, render_text(verified)

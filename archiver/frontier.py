@@ -1,0 +1,207 @@
+"""The crawl frontier on disk: every URL a run has decided to fetch, so a killed run resumes.
+
+One SQLite file, ``frontier.sqlite3`` in the collection, in WAL mode: a commit is whole or
+absent after any crash, never a file rewritten in place. It holds
+
+- ``urls``: each URL the run admitted (its seen-set, so memory does not grow with the
+  crawl), with what is needed to request it again: its role (page, robots.txt, sitemap),
+  link kind, depth, seed flag and the origin a robots.txt answers for;
+- ``robots``: what each origin's robots.txt said, so a resumed run obeys the same rules
+  without fetching (and capturing) robots.txt twice;
+- ``meta``: the run id, what the run was started with, and the scope prefixes seed
+  redirects added.
+
+The frontier never says which URLs are done: the run's CDXJ index does, after repair has made
+it agree with the WARC files (journal.py). A page's links are committed here before its
+capture is handed to the pipelines, so a committed capture never lacks its links.
+
+A run that finishes deletes the file; a run that was killed, stopped or ran out of disk
+leaves it, and the next ``archiver crawl`` of the collection resumes from it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+FILENAME = "frontier.sqlite3"
+
+ROLE_PAGE = "page"  # a page or requisite: parsed for links and text
+ROLE_ROBOTS = "robots"  # a robots.txt (or a redirect on the way to one)
+ROLE_SITEMAP = "sitemap"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS urls (
+    seq INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, url TEXT NOT NULL,
+    role TEXT NOT NULL, kind TEXT NOT NULL, depth INTEGER NOT NULL, seed INTEGER NOT NULL,
+    referer TEXT, for_origin TEXT, hops INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS robots (
+    origin TEXT PRIMARY KEY, status INTEGER, body BLOB NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One admitted URL, with what it takes to request it again."""
+
+    key: str  # urls.seen_key(url): what makes two URLs the same
+    url: str
+    role: str
+    kind: str  # links.LinkKind value
+    depth: int
+    seed: bool = False
+    referer: str | None = None  # sent as Referer
+    for_origin: str | None = None  # ROLE_ROBOTS: the origin whose rules it is
+    hops: int = 0  # ROLE_ROBOTS: redirects followed on the way
+
+
+class Frontier:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._db = sqlite3.connect(path, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        # A commit after every response: NORMAL survives any crash of this process; sync()
+        # makes it survive a power loss too, at checkpoints.
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+
+    @classmethod
+    def for_collection(cls, root: Path) -> Frontier:
+        return cls(root / FILENAME)
+
+    # -- the run it belongs to --------------------------------------------------------------
+
+    @property
+    def run_id(self) -> str | None:
+        return self._meta("run_id")
+
+    @property
+    def fingerprint(self) -> dict[str, Any] | None:
+        value = self._meta("fingerprint")
+        return json.loads(value) if value is not None else None
+
+    def begin(self, run_id: str, fingerprint: dict[str, Any]) -> None:
+        """Start empty for a new run."""
+        self.commit()
+        with self._db:
+            self._db.execute("BEGIN")
+            for table in ("meta", "urls", "robots"):
+                self._db.execute(f"DELETE FROM {table}")
+            self._set_meta("run_id", run_id)
+            self._set_meta("fingerprint", json.dumps(fingerprint, sort_keys=True))
+            self._set_meta("resumes", "0")
+
+    def resumed(self) -> int:
+        """Count one more resume of this run; how many there have been."""
+        count = int(self._meta("resumes") or 0) + 1
+        self.commit()
+        with self._db:
+            self._db.execute("BEGIN")
+            self._set_meta("resumes", str(count))
+        return count
+
+    # -- admitted URLs ----------------------------------------------------------------------
+
+    def __contains__(self, key: str) -> bool:
+        return self._db.execute("SELECT 1 FROM urls WHERE key = ?", (key,)).fetchone() is not None
+
+    def add(self, entry: Entry) -> bool:
+        """Admit a URL; False if its key was admitted before. Durable at the next commit."""
+        self._begin()
+        cursor = self._db.execute(
+            "INSERT OR IGNORE INTO urls"
+            " (key, url, role, kind, depth, seed, referer, for_origin, hops)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (entry.key, entry.url, entry.role, entry.kind, entry.depth, int(entry.seed),
+             entry.referer, entry.for_origin, entry.hops),
+        )  # fmt: skip
+        return cursor.rowcount == 1
+
+    def entries(self) -> Iterator[Entry]:
+        """Every admitted URL, in the order admitted."""
+        rows = self._db.execute(
+            "SELECT key, url, role, kind, depth, seed, referer, for_origin, hops"
+            " FROM urls ORDER BY seq"
+        )
+        for key, url, role, kind, depth, seed, referer, for_origin, hops in rows:
+            yield Entry(key, url, role, kind, depth, bool(seed), referer, for_origin, hops)
+
+    def count(self, role: str, kind: str | None = None) -> int:
+        query, args = "SELECT count(*) FROM urls WHERE role = ?", [role]
+        if kind is not None:
+            query, args = query + " AND kind = ?", [role, kind]
+        return self._db.execute(query, args).fetchone()[0]
+
+    # -- robots.txt and scope ---------------------------------------------------------------
+
+    def settle_robots(self, origin: str, status: int | None, body: bytes) -> None:
+        self._begin()
+        self._db.execute(
+            "INSERT OR REPLACE INTO robots VALUES (?, ?, ?)", (origin, status, bytes(body))
+        )
+
+    def robots(self) -> Iterator[tuple[str, int | None, bytes]]:
+        yield from self._db.execute("SELECT origin, status, body FROM robots ORDER BY origin")
+
+    def add_scope_prefix(self, prefix: str) -> None:
+        self._begin()
+        prefixes = self.scope_prefixes()
+        if prefix not in prefixes:
+            self._set_meta("scope_added", json.dumps([*prefixes, prefix]))
+
+    def scope_prefixes(self) -> list[str]:
+        value = self._meta("scope_added")
+        return json.loads(value) if value else []
+
+    # -- durability -------------------------------------------------------------------------
+
+    def commit(self) -> None:
+        """Make what was added since the last commit survive a crash of this process."""
+        if self._db.in_transaction:
+            try:
+                self._db.execute("COMMIT")
+            except sqlite3.Error:
+                if self._db.in_transaction:  # SQLite may have rolled back already
+                    self._db.execute("ROLLBACK")
+                raise
+
+    def sync(self) -> None:
+        """Commit, and fsync: what is committed survives a power loss too (checkpoints)."""
+        self.commit()
+        # Copying the WAL into the database fsyncs both.
+        self._db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+    def finish(self) -> None:
+        """The run is complete: nothing to resume. The file goes."""
+        self.close()
+        for suffix in ("", "-wal", "-shm"):
+            self.path.with_name(self.path.name + suffix).unlink(missing_ok=True)
+
+    def close(self) -> None:
+        try:
+            self.commit()
+        finally:
+            self._db.close()
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _begin(self) -> None:
+        if not self._db.in_transaction:
+            self._db.execute("BEGIN")
+
+    def _meta(self, name: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+        return row[0] if row else None
+
+    def _set_meta(self, name: str, value: str) -> None:
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (name, value))
