@@ -2,8 +2,8 @@
 
 A dead run leaves ``warcs/*.warc.gz.open`` whose last gzip member may be cut,
 ``indexes/RUN.cdxj.open`` with unsorted (maybe cut, maybe dangling, maybe missing) lines, and
-manifest lines that may point at records that never reached the disk. Repair keeps everything
-that was complete and drops only what was not:
+manifest lines that may point at records that were never committed. Repair keeps everything
+that was committed and complete, and drops only what was not:
 
 1. each open WARC is truncated to its longest sound prefix of whole records that is also
    committed (its commit mark in the dedup index, see journal.py: what lies past the mark
@@ -12,8 +12,8 @@ that was complete and drops only what was not:
    puts the request right after its response, so a capture without it is half an exchange).
    A file left with no capture is removed;
 2. each open index keeps the lines that point at records still there, gains a line for each
-   kept capture that had none (the run died between writing the record and its line, or the
-   line was lost with the page cache), and is sorted into ``indexes/RUN.cdxj``;
+   kept capture that had none (the run died after the commit, before the checkpoint appended
+   the lines, or a power loss took them), and is sorted into ``indexes/RUN.cdxj``;
 3. the manifest loses its cut last line and the lines pointing at records that were cut;
 4. the dedup index forgets payloads stored in cut records, or the next run would write
    revisits that refer to nothing (possible only after a power loss took fsynced-looking
