@@ -171,7 +171,10 @@ def test_a_killed_run_is_repaired_to_what_was_complete(
 ):
     cut_at, kept_count = CASES[case]
     state = crash(crawled[which], tmp_path / "coll", cut_at)
-    assert state.records[-2].type == ("response" if which == "one" else "revisit")
+    # The second run's captures are all revisits; the first run's last one may be either (a
+    # payload seen earlier in the run is a revisit too).
+    assert state.records[-2].type in (("response", "revisit") if which == "one" else ("revisit",))
+    assert which == "two" or any(r.type == "response" for r in state.records[-8:])
     kept = state.records[: kept_count(state.records)]
     size = cut_at(state.records)
     assert not verify_collection(state.root).ok  # the crash state is one verify rejects
