@@ -142,6 +142,9 @@ def crawl_command(parsed: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_FAILED
+    if overrides.get("ARCHIVER_NO_WARC"):
+        print("archiver: --no-warc: nothing was archived (a measurement run)", file=sys.stderr)
+        return EXIT_OK
     if not summary["counts"]["captures"]:
         log = summary["files"]["log"]
         print(f"archiver: error: nothing was captured; see {log}", file=sys.stderr)
@@ -207,6 +210,9 @@ def print_report(run: Run, summary: dict[str, Any]) -> None:
             f"  resumed   {summary['resumes']}x: {counts['captured_before_resume']} captures "
             f"before this process, {counts['captures_in_run']} in the whole run"
         )
+    if not summary["files"]["warcs"]:  # nothing archived (--no-warc): nothing to replay
+        print(f"  log       {root / summary['files']['log']}")
+        return
     for name in summary["files"]["warcs"]:
         size = (root / name).stat().st_size
         print(f"  WARC      {root / name} ({size / 1e6:.2f} MB)")

@@ -203,6 +203,13 @@ OPTIONS: tuple[Option, ...] = (
         help="do not re-check URLs of earlier runs that nothing links to any more",
     ),
     Option(
+        "no-warc",
+        ("ARCHIVER_NO_WARC",),
+        flag=True,
+        help="for measurement only: fetch, parse and follow links as usual, but write no WARC, "
+        "index, manifest or dedup rows",
+    ),
+    Option(
         "restart",
         ("ARCHIVER_RESTART",),
         flag=True,

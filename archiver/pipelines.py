@@ -20,7 +20,7 @@ from base64 import b32encode
 from importlib.metadata import version
 from typing import TYPE_CHECKING, Any
 
-from scrapy.exceptions import DropItem
+from scrapy.exceptions import DropItem, NotConfigured
 from scrapy.utils.defer import deferred_from_coro
 from twisted.internet import task
 
@@ -87,6 +87,12 @@ def stop_on_write_error(crawler: Crawler, exc: OSError | sqlite3.Error) -> None:
         deferred_from_coro(crawler.engine.close_spider_async(reason=reason))
 
 
+def _unless_no_warc(crawler: Crawler) -> None:
+    """--no-warc (for measurement only) turns every pipeline off: nothing is archived."""
+    if crawler.settings.getbool("ARCHIVER_NO_WARC"):
+        raise NotConfigured("--no-warc: nothing is archived")
+
+
 def write_error_reason(exc: OSError | sqlite3.Error) -> str:
     full = isinstance(exc, OSError) and exc.errno in _DISK_FULL
     full = full or "full" in str(exc)  # sqlite3 says "database or disk is full"
@@ -112,6 +118,7 @@ class DedupPipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> DedupPipeline:
+        _unless_no_warc(crawler)
         return cls(crawler)
 
     def open_spider(self) -> None:
@@ -186,6 +193,7 @@ class WarcPipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> WarcPipeline:
+        _unless_no_warc(crawler)
         return cls(crawler)
 
     def open_spider(self) -> None:
@@ -308,6 +316,7 @@ class ManifestPipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ManifestPipeline:
+        _unless_no_warc(crawler)
         return cls(crawler)
 
     def open_spider(self) -> None:
@@ -357,6 +366,7 @@ class CheckpointPipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CheckpointPipeline:
+        _unless_no_warc(crawler)
         return cls(crawler)
 
     def open_spider(self) -> None:

@@ -37,6 +37,7 @@ ARCHIVER_MAX_QUERY_VARIANTS = 500  # distinct query strings followed for one pat
 ARCHIVER_MAX_PATH_SEGMENTS = 40
 ARCHIVER_CHECKPOINT_SECONDS = 10.0  # commit captures (fsync, lines, rows) at least this often
 ARCHIVER_CHECKPOINT_CAPTURES = 500  # ... or after this many captures (journal.py)
+ARCHIVER_NO_WARC = False  # measurement only: crawl and parse, archive nothing (benchmarks)
 ARCHIVER_RESTART = False  # abandon an unfinished run's frontier instead of resuming it
 ARCHIVER_BLOCK_PRIVATE_IPS = False  # refuse private, loopback, link-local addresses
 
@@ -70,6 +71,12 @@ SPIDER_MIDDLEWARES = {
     # The spider tracks depth and sets Referer itself (also on requests released by robots.txt).
     "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
     "scrapy.spidermiddlewares.referer.RefererMiddleware": None,
+    # Every status is archived (HTTPERROR_ALLOW_ALL), long URLs are a trap rule of our own
+    # (ARCHIVER_MAX_URL_LENGTH), and meta-copy detection is a debugging aid: work per request
+    # that decides nothing here.
+    "scrapy.spidermiddlewares.httperror.HttpErrorMiddleware": None,
+    "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware": None,
+    "scrapy.spidermiddlewares.metacopy.MetaCopyDetectionMiddleware": None,
 }
 ITEM_PIPELINES = {
     "archiver.pipelines.DedupPipeline": 400,

@@ -141,7 +141,8 @@ class RunExtension:
         reason = stopped or reason
         self.summary = build_summary(self.crawler, self.run, reason, datetime.now(UTC))
         counts = self.summary["counts"]
-        if counts["exchanges_captured"] != counts["captures"]:
+        archiving = not self.crawler.settings.getbool("ARCHIVER_NO_WARC")
+        if archiving and counts["exchanges_captured"] != counts["captures"]:
             logger.error(
                 "%d exchanges were captured but %d written to the WARC%s",
                 counts["exchanges_captured"],

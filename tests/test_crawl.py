@@ -303,3 +303,19 @@ def test_a_seed_redirecting_to_another_host_brings_its_target_into_scope(
     fetched = {r.target for r in sample_server.requests}
     assert "/archive/etext/theory/quotes.html" in fetched
     assert "/about.html" not in fetched, "the added scope is the target's folder, not its host"
+
+
+def test_no_warc_crawls_the_same_urls_and_archives_nothing(
+    sample_crawl: CrawlResult, tmp_path: Path
+):
+    """--no-warc is for measuring what archiving costs: the same fetches, nothing written."""
+    with SampleSiteServer() as server:
+        measured = crawl_site(server, tmp_path / "coll", "/archive/etext/", "--no-warc")
+    assert measured.returncode == 0, measured.stderr
+    assert "--no-warc: nothing was archived" in measured.stderr
+    assert not list((tmp_path / "coll" / "warcs").iterdir())
+    assert not (tmp_path / "coll" / "manifest.jsonl").exists()
+    # Fetches differ only in order (and in nothing else: the crawl is the same).
+    assert sorted(r.target for r in measured.requests) == sorted(
+        r.target for r in sample_crawl.requests
+    )
