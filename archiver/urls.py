@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from urllib.parse import urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url
@@ -44,6 +45,9 @@ _SESSION_PARAMS = frozenset(
 )
 
 
+# Every page repeats its site's navigation, so most links are URLs already seen; the key is
+# asked for each of them before the frontier is, and canonicalizing is the costly part.
+@lru_cache(maxsize=16_384)
 def seen_key(url: str) -> str:
     """Two URLs with the same key are one capture.
 
