@@ -4,8 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SAMPLE_PORT ?= 8000
+PAGES ?= 5000
+RUNS ?= 3
 
-.PHONY: run test lint clean
+.PHONY: run test lint clean bench
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,13 +25,20 @@ run: $(STAMP)
 		--resolve sample.archiver.test:$(SAMPLE_PORT):127.0.0.1
 
 test: $(STAMP)
-	$(BIN)/ruff check archiver spiders tests
+	$(BIN)/ruff check archiver spiders tests bench
 	tests/browser/setup.sh
 	tests/isolated.sh $(BIN)/pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check archiver spiders tests
-	$(BIN)/ruff format --check archiver spiders tests
+	$(BIN)/ruff check archiver spiders tests bench
+	$(BIN)/ruff format --check archiver spiders tests bench
+
+# Crawl a generated site of $(PAGES) pages, served by nginx on loopback, $(RUNS) times each
+# with wget and with archiver, and compare them (bench/README.md). Installs nginx and wget
+# from Debian if they are missing.
+bench: $(STAMP)
+	bench/install-deps.sh
+	$(BIN)/python -m bench.run --pages $(PAGES) --runs $(RUNS)
 
 clean:
 	rm -rf $(VENV) output/*/

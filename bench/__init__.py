@@ -1,0 +1,1 @@
+"""`make bench`: archiver against wget on a generated site served by nginx (see README.md)."""
