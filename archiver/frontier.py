@@ -32,6 +32,9 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 FILENAME = "frontier.sqlite3"
+# Keys known to be admitted, answered without a query: pages repeat their site's navigation,
+# so most links asked about are recent ones. Only positives, so always exact; bounded.
+_KNOWN_CACHE = 65_536
 
 ROLE_PAGE = "page"  # a page or requisite: parsed for links and text
 ROLE_ROBOTS = "robots"  # a robots.txt (or a redirect on the way to one)
@@ -74,6 +77,7 @@ class Frontier:
         # makes it survive a power loss too, at checkpoints.
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        self._known: set[str] = set()
 
     @classmethod
     def for_collection(cls, root: Path) -> Frontier:
@@ -100,6 +104,7 @@ class Frontier:
             self._set_meta("run_id", run_id)
             self._set_meta("fingerprint", json.dumps(fingerprint, sort_keys=True))
             self._set_meta("resumes", "0")
+        self._known.clear()
 
     def resumed(self) -> int:
         """Count one more resume of this run; how many there have been."""
@@ -113,7 +118,12 @@ class Frontier:
     # -- admitted URLs ----------------------------------------------------------------------
 
     def __contains__(self, key: str) -> bool:
-        return self._db.execute("SELECT 1 FROM urls WHERE key = ?", (key,)).fetchone() is not None
+        if key in self._known:
+            return True
+        found = self._db.execute("SELECT 1 FROM urls WHERE key = ?", (key,)).fetchone()
+        if found is not None:
+            self._remember(key)
+        return found is not None
 
     def add(self, entry: Entry) -> bool:
         """Admit a URL; False if its key was admitted before. Durable at the next commit."""
@@ -125,6 +135,7 @@ class Frontier:
             (entry.key, entry.url, entry.role, entry.kind, entry.depth, int(entry.seed),
              entry.referer, entry.for_origin, entry.hops),
         )  # fmt: skip
+        self._remember(entry.key)
         return cursor.rowcount == 1
 
     def entries(self) -> Iterator[Entry]:
@@ -171,6 +182,7 @@ class Frontier:
             try:
                 self._db.execute("COMMIT")
             except sqlite3.Error:
+                self._known.clear()  # it may name keys of the transaction lost
                 if self._db.in_transaction:  # SQLite may have rolled back already
                     self._db.execute("ROLLBACK")
                 raise
@@ -194,6 +206,11 @@ class Frontier:
             self._db.close()
 
     # -- helpers ----------------------------------------------------------------------------
+
+    def _remember(self, key: str) -> None:
+        if len(self._known) >= _KNOWN_CACHE:
+            self._known.clear()  # crude, but bounded; the keys in use come back at once
+        self._known.add(key)
 
     def _begin(self) -> None:
         if not self._db.in_transaction:

@@ -13,7 +13,8 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def is_http(url: str) -> bool:
-    return urlsplit(url).scheme.lower() in HTTP_SCHEMES
+    # Asked for every link: a prefix test, not a parse ("http:x", with no "//", is no link).
+    return url[:8].lower().startswith(("http://", "https://"))
 
 
 def normalize(url: str) -> str:

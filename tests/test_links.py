@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from urllib.parse import urljoin
+
 import pytest
 
-from archiver.links import Link, LinkKind, extract_css_links, extract_html_links
+from archiver.links import Link, LinkKind, _join_simple, extract_css_links, extract_html_links
 from archiver.text import parse_html
 
 PAGE = "http://www.example.com/dir/page.html"
@@ -592,3 +594,25 @@ def test_css_font_face_sources() -> None:
         "http://www.example.com/css/f.eot",
         "http://www.example.com/css/f.woff",
     ]
+
+
+def test_the_string_join_of_plain_paths_is_urljoin():
+    """links._join_simple skips urljoin for plain paths; it must give urljoin's answer."""
+    bases = [
+        "http://a.test", "http://a.test/", "https://a.test:8443/d/e/page.html",
+        "http://a.test/d/", "http://a.test/d/page.html?x=1/2#f/g", "http://a.test?q=/x",
+        "http://a.test#frag/x", "http://user@a.test/d/x;p=1/y", "http://a.test/%7Ed/x.html",
+    ]  # fmt: skip
+    references = [
+        "p.html", "/p.html", "sub/p.html", "/d/sub/", "a-b_c~d%20e.html", "x/", "/",
+        "page.html", "..", "../x", "./x", "a/../b", "//b.test/x", ".hidden", "x?y", "x#y",
+        "mailto:x", "a:b", "",
+    ]  # fmt: skip
+    joined = 0
+    for base in bases:
+        for reference in references:
+            fast = _join_simple(base, reference)
+            if fast is not None:
+                joined += 1
+                assert fast == urljoin(base, reference), (base, reference)
+    assert joined == len(bases) * 8, "the plain paths took the fast way"
