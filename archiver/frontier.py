@@ -5,7 +5,8 @@ absent after any crash, never a file rewritten in place. It holds
 
 - ``urls``: each URL the run admitted (its seen-set, so memory does not grow with the
   crawl), with what is needed to request it again: its role (page, robots.txt, sitemap),
-  link kind, depth, seed flag and the origin a robots.txt answers for;
+  link kind, depth, seed flag and the origin a robots.txt answers for. It is also the queue:
+  ``queued`` rows wait to be taken, highest ``priority`` first, then in the order admitted;
 - ``robots``: what each origin's robots.txt said, so a resumed run obeys the same rules
   without fetching (and capturing) robots.txt twice;
 - ``meta``: the run id, what the run was started with, and the scope prefixes seed
@@ -45,8 +46,10 @@ CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS urls (
     seq INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, url TEXT NOT NULL,
     role TEXT NOT NULL, kind TEXT NOT NULL, depth INTEGER NOT NULL, seed INTEGER NOT NULL,
-    referer TEXT, for_origin TEXT, hops INTEGER NOT NULL
+    referer TEXT, for_origin TEXT, hops INTEGER NOT NULL,
+    queued INTEGER NOT NULL, priority INTEGER NOT NULL
 );
+CREATE INDEX IF NOT EXISTS urls_queue ON urls (priority DESC, seq) WHERE queued = 1;
 CREATE TABLE IF NOT EXISTS robots (
     origin TEXT PRIMARY KEY, status INTEGER, body BLOB NOT NULL
 );
@@ -125,27 +128,48 @@ class Frontier:
             self._remember(key)
         return found is not None
 
-    def add(self, entry: Entry) -> bool:
-        """Admit a URL; False if its key was admitted before. Durable at the next commit."""
+    def add(self, entry: Entry, *, queued: bool = True, priority: int = 0) -> bool:
+        """Admit a URL, to be taken from the queue (or, ``queued=False``, sent already);
+        False if its key was admitted before. Durable at the next commit."""
         self._begin()
         cursor = self._db.execute(
-            "INSERT OR IGNORE INTO urls"
-            " (key, url, role, kind, depth, seed, referer, for_origin, hops)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR IGNORE INTO urls (key, url, role, kind, depth, seed, referer,"
+            " for_origin, hops, queued, priority) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (entry.key, entry.url, entry.role, entry.kind, entry.depth, int(entry.seed),
-             entry.referer, entry.for_origin, entry.hops),
+             entry.referer, entry.for_origin, entry.hops, int(queued), priority),
         )  # fmt: skip
         self._remember(entry.key)
         return cursor.rowcount == 1
 
+    def take(self, limit: int) -> list[Entry]:
+        """Up to ``limit`` queued entries, highest priority first, now no longer queued."""
+        if limit <= 0:
+            return []
+        rows = self._db.execute(
+            f"SELECT seq, {_ENTRY_COLUMNS} FROM urls WHERE queued = 1"
+            " ORDER BY priority DESC, seq LIMIT ?",
+            (limit,),
+        ).fetchall()
+        if not rows:
+            return []
+        self._begin()
+        self._db.executemany("UPDATE urls SET queued = 0 WHERE seq = ?", [(r[0],) for r in rows])
+        return [_entry(row[1:]) for row in rows]
+
+    def requeue_except(self, done: set[str]) -> int:
+        """Queue again every entry whose key is not in ``done`` (a resume); how many are
+        queued now (those never taken included)."""
+        rows = self._db.execute("SELECT seq, key FROM urls WHERE queued = 0").fetchall()
+        again = [(seq,) for seq, key in rows if key not in done]
+        self._begin()
+        self._db.executemany("UPDATE urls SET queued = 1 WHERE seq = ?", again)
+        self.commit()
+        return self._db.execute("SELECT count(*) FROM urls WHERE queued = 1").fetchone()[0]
+
     def entries(self) -> Iterator[Entry]:
         """Every admitted URL, in the order admitted."""
-        rows = self._db.execute(
-            "SELECT key, url, role, kind, depth, seed, referer, for_origin, hops"
-            " FROM urls ORDER BY seq"
-        )
-        for key, url, role, kind, depth, seed, referer, for_origin, hops in rows:
-            yield Entry(key, url, role, kind, depth, bool(seed), referer, for_origin, hops)
+        for row in self._db.execute(f"SELECT {_ENTRY_COLUMNS} FROM urls ORDER BY seq"):
+            yield _entry(row)
 
     def count(self, role: str, kind: str | None = None) -> int:
         query, args = "SELECT count(*) FROM urls WHERE role = ?", [role]
@@ -222,3 +246,11 @@ class Frontier:
 
     def _set_meta(self, name: str, value: str) -> None:
         self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (name, value))
+
+
+_ENTRY_COLUMNS = "key, url, role, kind, depth, seed, referer, for_origin, hops"
+
+
+def _entry(row: tuple) -> Entry:
+    key, url, role, kind, depth, seed, referer, for_origin, hops = row
+    return Entry(key, url, role, kind, depth, bool(seed), referer, for_origin, hops)

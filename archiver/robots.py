@@ -58,6 +58,10 @@ class RobotsRules:
         parser = self._origins[origin].parser
         return list(parser.sitemaps) if parser is not None else []
 
+    def waiting(self) -> bool:
+        """Whether any URL still waits for its origin's robots.txt."""
+        return any(state.waiting for state in self._origins.values())
+
     def wait(self, origin: str, item: object) -> None:
         self._origins[origin].waiting.append(item)
 

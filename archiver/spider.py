@@ -4,13 +4,17 @@ Every response reaches ``parse`` whatever its status (redirect, retry and robots
 are off), becomes a Capture item, and has its links followed here: redirects become new
 captures, page links obey the scope prefixes, requisites may come from the page's host.
 
-Every URL admitted goes into the run's frontier (frontier.py), which is also the seen-set.
-Each callback commits the frontier before it hands anything on, so a page's links are on disk
+Every URL admitted goes into the run's frontier (frontier.py), which is also the seen-set and
+the queue: ``start`` feeds Scrapy from it a few requests ahead of the downloader, so requests
+are built only when they are about to be sent and memory does not grow with the crawl. Each
+callback commits the frontier before it hands anything on, so a page's links are on disk
 before its capture can be: a resumed run misses no link of a page it does not fetch again.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 import json
 import sqlite3
@@ -64,6 +68,9 @@ _PREVIOUS = "archiver_previous"  # the URL's last capture in an earlier run
 
 
 _NAVIGATION = LinkKind.NAVIGATION.value
+# Frontier queue order (higher first): robots.txt, then requisites, then pages.
+_PRIORITIES = {(ROLE_PAGE, _NAVIGATION): 0, (ROLE_PAGE, LinkKind.REQUISITE.value): 1}
+_PRIORITY_ROBOTS = 2
 
 
 def _committed(
@@ -73,6 +80,7 @@ def _committed(
 
     @functools.wraps(callback)
     def run(spider: ArchiveSpider, arg: Any) -> list[Capture | Request]:
+        spider._answered()
         try:
             output = list(callback(spider, arg))
             spider.frontier.commit()
@@ -124,42 +132,87 @@ class ArchiveSpider(scrapy.Spider):
         self.pages_scheduled = 0
         self.traps = TrapGuard(TrapRules.from_settings(settings))
         self.sitemaps_fetched = 0
+        # Requests handed to Scrapy and not answered yet; the feeder keeps this below the
+        # window, so Scrapy's scheduler never holds more than a few requests.
+        self._outstanding = 0
+        self._window = 4 * max(1, settings.getint("CONCURRENT_REQUESTS"))
+        self._wake: asyncio.Event | None = None
 
     @property
     def frontier(self) -> Frontier:
         return self._run.frontier
 
     async def start(self) -> AsyncIterator[Request]:
+        """Admit the seeds (and on a resume, restore the run), then feed Scrapy from the
+        frontier until nothing is queued, in flight or waiting for robots.txt."""
+        self._wake = asyncio.Event()
         try:
-            for request in self._start_requests():
-                yield request
+            self._admit_start()
+            self.frontier.commit()
+            while True:
+                entries = self.frontier.take(self._window - self._outstanding)
+                for entry in entries:
+                    for request in self._requests_for(entry):
+                        yield request
+                if entries:
+                    self.frontier.commit()
+                elif self._outstanding == 0 and not self.robots.waiting():
+                    return  # nothing can add to the frontier any more
+                if not entries or self._outstanding >= self._window:
+                    await self._next_answer()
         except sqlite3.Error as exc:  # the frontier cannot be written: a full disk
             stop_on_write_error(self.crawler, exc)
 
-    def _start_requests(self) -> Iterator[Request]:
+    def _admit_start(self) -> None:
         if self._run.resumes:
-            yield from self._resume()
+            self._resume()
         for seed in self.seeds:
             # Seeds and Location values come as typed; extracted links are already encoded.
             url = safe_url_string(seed)
-            yield from self._follow(url, LinkKind.NAVIGATION, depth=0, referer=None, seed=True)
+            self._follow(url, LinkKind.NAVIGATION, depth=0, referer=None, seed=True)
         if self.recheck:
             # URLs earlier runs captured are checked again even when nothing links to them
             # any more, so removals show up. robots.txt is fetched per origin anyway.
             for known in self._run.index.known_captures():
                 if urlsplit(known.url).path == "/robots.txt":
                     continue
-                kind = LinkKind(known.kind)
                 if seen_key(known.url) in self.frontier:
                     continue  # reached by a link already
-                yield from self._follow(known.url, kind, depth=known.depth, referer=None)
+                kind = LinkKind(known.kind)
+                self._follow(known.url, kind, depth=known.depth, referer=None)
                 if seen_key(known.url) in self.frontier:
                     self.stats_inc("archiver/rechecked")
-        self.frontier.commit()
 
-    def _resume(self) -> Iterator[Request]:
-        """Request again what the frontier holds and the run's index does not: the run's
-        counters, scope and robots.txt rules are restored first, as they were."""
+    def _requests_for(self, entry: Entry) -> Iterator[Request]:
+        """The request a queued frontier entry stands for, through the robots.txt gate."""
+        if entry.role == ROLE_ROBOTS:
+            assert entry.for_origin is not None
+            yield self._send(self._robots_request(entry.url, entry.for_origin, entry.hops))
+        elif entry.role == ROLE_SITEMAP:
+            yield from self._gate(self._sitemap_request(entry.url))
+        else:
+            yield from self._gate(self._page_request(entry))
+
+    def _send(self, request: Request) -> Request:
+        self._outstanding += 1
+        return request
+
+    def _answered(self) -> None:
+        """A callback or errback runs: one request fewer in flight, and maybe new entries."""
+        self._outstanding -= 1
+        if self._wake is not None:
+            self._wake.set()
+
+    async def _next_answer(self) -> None:
+        assert self._wake is not None
+        # The timeout only guards against an answer that never signals (none is known).
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+        self._wake.clear()
+
+    def _resume(self) -> None:
+        """Queue again what the frontier holds and the run's index does not; restore the
+        run's counters, scope and robots.txt rules first, as they were."""
         run = self._run
         done = captured_keys(run.collection.index_for(run.run_id))
         for prefix in self.frontier.scope_prefixes():
@@ -167,30 +220,23 @@ class ArchiveSpider(scrapy.Spider):
         for robots_origin, status, body in self.frontier.robots():
             self.robots.begin(robots_origin)
             self.robots.settle(robots_origin, status, body)
-        pending = []
+        owed: set[str] = set()
         for entry in self.frontier.entries():
             self.traps.reason(entry.url)  # counts its query variant again
             if entry.role == ROLE_PAGE and entry.kind == _NAVIGATION:
                 self.pages_scheduled += 1
             elif entry.role == ROLE_SITEMAP:
                 self.sitemaps_fetched += 1
-            if entry.key not in done:
-                pending.append(entry)
-        for entry in pending:
+            elif entry.role == ROLE_ROBOTS and entry.key not in done and entry.for_origin:
+                owed.add(entry.for_origin)
+        for robots_origin in owed:
             # An origin whose robots.txt is still owed waits for that fetch, not a new one.
-            if entry.role == ROLE_ROBOTS and not self.robots.known(entry.for_origin or ""):
-                self.robots.begin(entry.for_origin or "")
+            if not self.robots.known(robots_origin):
+                self.robots.begin(robots_origin)
+        requeued = self.frontier.requeue_except(done)
         self.stats_set("archiver/resume/captured_before", len(done))
-        self.stats_set("archiver/resume/pending", len(pending))
-        self.logger.info("resuming: %d URLs captured before, %d to fetch", len(done), len(pending))
-        for entry in pending:
-            if entry.role == ROLE_ROBOTS:
-                assert entry.for_origin is not None
-                yield self._robots_request(entry.url, entry.for_origin, entry.hops)
-            elif entry.role == ROLE_SITEMAP:
-                yield from self._gate(self._sitemap_request(entry.url))
-            else:
-                yield from self._gate(self._page_request(entry))
+        self.stats_set("archiver/resume/pending", requeued)
+        self.logger.info("resuming: %d URLs captured before, %d to fetch", len(done), requeued)
 
     # -- callbacks ---------------------------------------------------------------------------
 
@@ -226,10 +272,10 @@ class ArchiveSpider(scrapy.Spider):
         if location:
             self.stats_inc("archiver/redirects_followed")
             seed = response.meta.get(_SEED, False)
-            yield from self._follow(location, kind, depth=depth, referer=response.url, seed=seed)
+            self._follow(location, kind, depth=depth, referer=response.url, seed=seed)
         for link in links:
             link_depth = depth + 1 if link.kind is LinkKind.NAVIGATION else depth
-            yield from self._follow(link.url, link.kind, depth=link_depth, referer=response.url)
+            self._follow(link.url, link.kind, depth=link_depth, referer=response.url)
 
     def _confirmed_payload(
         self, exchange: Exchange, previous: UrlCapture | None
@@ -263,7 +309,7 @@ class ArchiveSpider(scrapy.Spider):
                 status = 404
             yield from self._release(for_origin, status, body)
             for sitemap in self.robots.sitemaps(for_origin):
-                yield from self._sitemap(sitemap, for_origin)
+                self._sitemap(sitemap, for_origin)
             return
         hops = response.meta.get(_HOPS, 0) + 1
         # RFC 9309 2.3.1.2: follow at least five redirects. Only on the same host: a
@@ -280,10 +326,12 @@ class ArchiveSpider(scrapy.Spider):
                     0,
                     for_origin=for_origin,
                     hops=hops,
-                )
+                ),
+                queued=False,
+                priority=_PRIORITY_ROBOTS,
             )
         ):
-            yield self._robots_request(location, for_origin, hops)
+            yield self._send(self._robots_request(location, for_origin, hops))
         else:  # treated as unavailable, which RFC 9309 reads as "no restrictions"
             yield from self._release(for_origin, 404)
 
@@ -301,11 +349,11 @@ class ArchiveSpider(scrapy.Spider):
         found = parse_sitemap(body)
         self.stats_inc("archiver/sitemaps/read")
         for url in found.pages:
-            yield from self._follow(url, LinkKind.NAVIGATION, depth=1, referer=response.url)
+            self._follow(url, LinkKind.NAVIGATION, depth=1, referer=response.url)
         for url in found.sitemaps:
-            yield from self._sitemap(url, origin(response.url))
+            self._sitemap(url, origin(response.url))
 
-    def _sitemap(self, url: str, for_origin: str) -> Iterator[Request]:
+    def _sitemap(self, url: str, for_origin: str) -> None:
         """Fetch a sitemap robots.txt (or a sitemap index) names, on the same host only."""
         key = seen_key(url)
         if key in self.frontier or hostname(url) != hostname(for_origin):
@@ -313,9 +361,8 @@ class ArchiveSpider(scrapy.Spider):
         if self.sitemaps_fetched >= MAX_SITEMAPS:
             self.stats_inc("archiver/sitemaps/too_many")
             return
-        self.frontier.add(Entry(key, url, ROLE_SITEMAP, LinkKind.REQUISITE.value, 0))
+        self._queue(Entry(key, url, ROLE_SITEMAP, LinkKind.REQUISITE.value, 0))
         self.sitemaps_fetched += 1
-        yield from self._gate(self._sitemap_request(url))
 
     def _sitemap_request(self, url: str) -> Request:
         return Request(
@@ -344,7 +391,8 @@ class ArchiveSpider(scrapy.Spider):
 
     def _follow(
         self, url: str, kind: LinkKind, *, depth: int, referer: str | None, seed: bool = False
-    ) -> Iterator[Request]:
+    ) -> None:
+        """Admit a link into the frontier's queue, unless seen, out of scope or a trap."""
         if not is_http(url):
             self.stats_inc("archiver/links/not_http")
             return
@@ -377,9 +425,11 @@ class ArchiveSpider(scrapy.Spider):
         elif not self.scope.allows_requisite(url, referer or url):
             self.stats_inc("archiver/links/out_of_scope")
             return
-        entry = Entry(key, url, ROLE_PAGE, kind.value, depth, seed=seed, referer=referer)
-        self.frontier.add(entry)
-        yield from self._gate(self._page_request(entry))
+        self._queue(Entry(key, url, ROLE_PAGE, kind.value, depth, seed=seed, referer=referer))
+
+    def _queue(self, entry: Entry) -> None:
+        # Requisites complete a page already taken: they go before the next page.
+        self.frontier.add(entry, priority=_PRIORITIES.get((entry.role, entry.kind), 1))
 
     def _page_request(self, entry: Entry) -> Request:
         url, referer = entry.url, entry.referer
@@ -427,15 +477,17 @@ class ArchiveSpider(scrapy.Spider):
                     LinkKind.REQUISITE.value,
                     0,
                     for_origin=url_origin,
-                )
+                ),
+                queued=False,  # sent at once: the origin's other URLs wait for it
+                priority=_PRIORITY_ROBOTS,  # first if a resume queues it again
             )
-            yield self._robots_request(robots_url, url_origin, 0)
+            yield self._send(self._robots_request(robots_url, url_origin, 0))
             return
         verdict = self.robots.verdict(url_origin, request.url)
         if verdict == "pending":
             self.robots.wait(url_origin, request)
         elif verdict == "allow":
-            yield request
+            yield self._send(request)
         else:
             self.stats_inc("archiver/robots/disallowed")
             self.logger.info("robots.txt disallows %s", request.url)
