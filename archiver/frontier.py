@@ -156,6 +156,10 @@ class Frontier:
         self._db.executemany("UPDATE urls SET queued = 0 WHERE seq = ?", [(r[0],) for r in rows])
         return [_entry(row[1:]) for row in rows]
 
+    def has_queued(self) -> bool:
+        found = self._db.execute("SELECT 1 FROM urls WHERE queued = 1 LIMIT 1").fetchone()
+        return found is not None
+
     def requeue_except(self, done: set[str]) -> int:
         """Queue again every entry whose key is not in ``done`` (a resume); how many are
         queued now (those never taken included)."""

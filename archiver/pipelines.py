@@ -69,6 +69,7 @@ def warcinfo_fields(crawler: Crawler, run: Run) -> dict[str, str]:
 
 
 _DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+LISTED_PAGES = 10_000  # URLs per change named in the run summary
 logger = logging.getLogger(__name__)
 
 
@@ -113,7 +114,10 @@ class DedupPipeline:
         self.stats = crawler.stats
         self.max_age = crawler.settings.getfloat("ARCHIVER_DEDUP_MAX_AGE")
         self.index: DedupIndex | None = None
-        # Each page (manifest document) by its change, for the run summary.
+        # Pages (manifest documents) by their change, for the run summary: every one counted,
+        # the first LISTED_PAGES of each named (memory must not grow with the crawl; the
+        # manifest's change field and `archiver changes` have them all).
+        self.page_counts: dict[str, int] = {change.value: 0 for change in Change}
         self.pages: dict[str, list[str]] = {change.value: [] for change in Change}
 
     @classmethod
@@ -151,11 +155,14 @@ class DedupPipeline:
         previous = PageState(item.previous.status, item.previous.digest) if item.previous else None
         item.change = classify(previous, current).value
         if item.document is not None:
-            self.pages[item.change].append(exchange.url)
+            self.page_counts[item.change] += 1
+            if len(self.pages[item.change]) < LISTED_PAGES:
+                self.pages[item.change].append(exchange.url)
         return item
 
     def close_spider(self) -> None:
         self.stats.set_value("archiver/pages_by_change", self.pages)
+        self.stats.set_value("archiver/page_counts", self.page_counts)
 
 
 def _revisit(profile: str, stored: StoredPayload, head: bytes) -> Revisit:

@@ -18,6 +18,7 @@ import contextlib
 import functools
 import json
 import sqlite3
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -71,6 +72,7 @@ _NAVIGATION = LinkKind.NAVIGATION.value
 # Frontier queue order (higher first): robots.txt, then requisites, then pages.
 _PRIORITIES = {(ROLE_PAGE, _NAVIGATION): 0, (ROLE_PAGE, LinkKind.REQUISITE.value): 1}
 _PRIORITY_ROBOTS = 2
+_TAKE_BATCH = 256
 
 
 def _committed(
@@ -146,19 +148,24 @@ class ArchiveSpider(scrapy.Spider):
         """Admit the seeds (and on a resume, restore the run), then feed Scrapy from the
         frontier until nothing is queued, in flight or waiting for robots.txt."""
         self._wake = asyncio.Event()
+        taken: deque[Entry] = deque()
         try:
             self._admit_start()
             self.frontier.commit()
             while True:
-                entries = self.frontier.take(self._window - self._outstanding)
-                for entry in entries:
-                    for request in self._requests_for(entry):
+                if not taken:
+                    # Taken in batches: a query per request would cost more than the request.
+                    # Taken but not sent when the run dies is fine: a resume queues it again.
+                    taken.extend(self.frontier.take(_TAKE_BATCH))
+                while taken and self._outstanding < self._window:
+                    for request in self._requests_for(taken.popleft()):
                         yield request
-                if entries:
-                    self.frontier.commit()
-                elif self._outstanding == 0 and not self.robots.waiting():
-                    return  # nothing can add to the frontier any more
-                if not entries or self._outstanding >= self._window:
+                if not taken and self._outstanding == 0 and not self.frontier.has_queued():
+                    # Nothing queued or in flight: nothing can add to the frontier any more.
+                    if self.robots.waiting():  # a robots.txt fetch was lost: a bug
+                        self.logger.error("URLs still wait for a robots.txt that never came")
+                    return
+                if not taken or self._outstanding >= self._window:
                     await self._next_answer()
         except sqlite3.Error as exc:  # the frontier cannot be written: a full disk
             stop_on_write_error(self.crawler, exc)

@@ -17,6 +17,7 @@ from scrapy import signals
 
 from archiver import logsafe
 from archiver.durable import write_atomically
+from archiver.pipelines import LISTED_PAGES
 from archiver.run import Run, crawl_settings
 
 if TYPE_CHECKING:
@@ -31,16 +32,24 @@ def _prefixed(stats: dict[str, Any], prefix: str) -> dict[str, Any]:
 
 
 def page_changes(stats: dict[str, Any], run: Run) -> dict[str, Any]:
-    """Every page of this run by its change; pages of the previous run not captured now are gone."""
+    """Every page of this run by its change; pages of the previous run not captured now are gone.
+
+    Counts are exact; at most LISTED_PAGES URLs per change are named (the manifest's change
+    field, and `archiver changes`, have every one).
+    """
     pages = {k: sorted(v) for k, v in stats.get("archiver/pages_by_change", {}).items()}
+    counts = dict(stats.get("archiver/page_counts", {}))
     if run.previous_run:
         # A page captured this run had its row moved to this run; rows left are not captured.
         missing = [c.url for c in run.index.documents_last_seen_in(run.previous_run)]
-        pages["gone"] = sorted({*pages.get("gone", []), *missing})
+        counts["gone"] = counts.get("gone", 0) + len(missing)
+        pages["gone"] = sorted({*pages.get("gone", []), *missing})[:LISTED_PAGES]
+    listed = sum(len(urls) for urls in pages.values())
     return {
         "compared_with": run.previous_run,
-        "counts": {change: len(urls) for change, urls in pages.items()},
+        "counts": counts,
         "pages": pages,
+        "all_pages_listed": listed == sum(counts.values()),
     }
 
 
