@@ -14,7 +14,6 @@ before its capture can be: a resumed run misses no link of a page it does not fe
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import json
 import sqlite3
@@ -78,14 +77,16 @@ _TAKE_BATCH = 256
 def _committed(
     callback: Callable[[ArchiveSpider, Any], Iterator[Capture | Request]],
 ) -> Callable[[ArchiveSpider, Any], list[Capture | Request]]:
-    """Run a callback to the end, commit the frontier, and only then hand its output on."""
+    """Run a callback to the end, commit the frontier, and only then hand its output on,
+    with the requests that refill the window its answer freed."""
 
     @functools.wraps(callback)
     def run(spider: ArchiveSpider, arg: Any) -> list[Capture | Request]:
         spider._answered()
         try:
-            output = list(callback(spider, arg))
+            output: list[Capture | Request] = list(callback(spider, arg))
             spider.frontier.commit()
+            output.extend(spider._refill())
         except sqlite3.Error as exc:  # a full disk: the page is fetched again on resume
             stop_on_write_error(spider.crawler, exc)
             return []
@@ -139,36 +140,48 @@ class ArchiveSpider(scrapy.Spider):
         self._outstanding = 0
         self._window = 4 * max(1, settings.getint("CONCURRENT_REQUESTS"))
         self._wake: asyncio.Event | None = None
+        self._taken: deque[Entry] = deque()  # taken from the frontier, not yet sent
 
     @property
     def frontier(self) -> Frontier:
         return self._run.frontier
 
     async def start(self) -> AsyncIterator[Request]:
-        """Admit the seeds (and on a resume, restore the run), then feed Scrapy from the
-        frontier until nothing is queued, in flight or waiting for robots.txt."""
+        """Admit the seeds (and on a resume, restore the run) and send the first requests.
+
+        Each answer's callback then sends the requests that refill the window (_committed):
+        in one batch with its own output, not one at a time through this generator, which
+        costs Scrapy a loop turn per request. This generator only lives on until nothing is
+        queued, in flight or waiting for robots.txt, so that Scrapy does not stop first.
+        """
         self._wake = asyncio.Event()
-        taken: deque[Entry] = deque()
         try:
             self._admit_start()
             self.frontier.commit()
             while True:
-                if not taken:
-                    # Taken in batches: a query per request would cost more than the request.
-                    # Taken but not sent when the run dies is fine: a resume queues it again.
-                    taken.extend(self.frontier.take(_TAKE_BATCH))
-                while taken and self._outstanding < self._window:
-                    for request in self._requests_for(taken.popleft()):
-                        yield request
-                if not taken and self._outstanding == 0 and not self.frontier.has_queued():
+                for request in self._refill():
+                    yield request
+                if self._outstanding == 0 and not self._taken and not self.frontier.has_queued():
                     # Nothing queued or in flight: nothing can add to the frontier any more.
                     if self.robots.waiting():  # a robots.txt fetch was lost: a bug
                         self.logger.error("URLs still wait for a robots.txt that never came")
                     return
-                if not taken or self._outstanding >= self._window:
-                    await self._next_answer()
+                await self._next_answer()
         except sqlite3.Error as exc:  # the frontier cannot be written: a full disk
             stop_on_write_error(self.crawler, exc)
+
+    def _refill(self) -> list[Request]:
+        """Requests for queued entries, until the window is full again."""
+        requests: list[Request] = []
+        while self._outstanding < self._window:
+            if not self._taken:
+                # Taken in batches: a query per request would cost more than the request.
+                # Taken but not sent when the run dies is fine: a resume queues it again.
+                self._taken.extend(self.frontier.take(_TAKE_BATCH))
+                if not self._taken:
+                    break
+            requests.extend(self._requests_for(self._taken.popleft()))
+        return requests
 
     def _admit_start(self) -> None:
         if self._run.resumes:
@@ -212,9 +225,11 @@ class ArchiveSpider(scrapy.Spider):
 
     async def _next_answer(self) -> None:
         assert self._wake is not None
-        # The timeout only guards against an answer that never signals (none is known).
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+        # The timer only guards against an answer that never signals (none is known); it is
+        # a plain callback, not asyncio.wait_for, which makes a task per wait.
+        timer = asyncio.get_running_loop().call_later(1.0, self._wake.set)
+        await self._wake.wait()
+        timer.cancel()
         self._wake.clear()
 
     def _resume(self) -> None:
