@@ -7,9 +7,14 @@ tool's index serves the same collection.
 
 from __future__ import annotations
 
+import heapq
 import json
 import re
+import tempfile
+from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
+from typing import BinaryIO
 
 import surt
 
@@ -53,6 +58,39 @@ def cdxj_line(
     return f"{url_key(url)} {timestamp} {json.dumps(fields)}\n"
 
 
+# Lines sorted in memory at a time: a run's index can have millions, and memory must not grow
+# with the crawl. Longer indexes are sorted in runs on disk and merged.
+SORT_CHUNK = 50_000
+
+
+def sorted_lines(paths: list[Path], *, spill_to: Path, chunk: int = SORT_CHUNK) -> Iterator[bytes]:
+    """The lines of *paths* in byte order (pywb's binary search needs LC_ALL=C order; UTF-8
+    byte order is code point order), holding at most *chunk* lines in memory."""
+    with ExitStack() as stack:
+        runs: list[BinaryIO] = []
+        lines: list[bytes] = []
+        for path in paths:
+            with open(path, "rb") as f:
+                for line in f:
+                    lines.append(line)
+                    if len(lines) >= chunk:
+                        runs.append(_spill(sorted(lines), spill_to, stack))
+                        lines = []
+        lines.sort()
+        if not runs:
+            yield from lines
+            return
+        yield from heapq.merge(*runs, lines)
+
+
+def _spill(lines: list[bytes], folder: Path, stack: ExitStack) -> BinaryIO:
+    """A sorted run in an unnamed temporary file (gone when closed, or if the process dies)."""
+    run = stack.enter_context(tempfile.TemporaryFile(dir=folder))  # noqa: SIM115 - the stack closes it
+    run.writelines(lines)
+    run.seek(0)
+    return run
+
+
 class CdxjIndex:
     """Appends lines to ``PATH.open`` and writes the sorted ``PATH`` on close.
 
@@ -81,15 +119,8 @@ class CdxjIndex:
             return
         self._out.close()
         self._out = None
-        lines: list[str] = []
-        for path in (self.path, self._open_path):
-            if path.exists():
-                with open(path, encoding="utf-8") as f:
-                    lines.extend(f)
-        # str order is code point order, which is the byte order of UTF-8: what pywb's
-        # binary search over the file expects (LC_ALL=C sort).
-        lines.sort()
-        write_atomically(self.path, (line.encode("utf-8") for line in lines))
+        sources = [path for path in (self.path, self._open_path) if path.exists()]
+        write_atomically(self.path, sorted_lines(sources, spill_to=self.path.parent))
         self._open_path.unlink()
 
     def abandon(self) -> None:
