@@ -103,9 +103,6 @@ class CdxjIndex:
         self._out: LineFile | None = None
         self.lines = 0
 
-    def add(self, line: str) -> None:
-        self.add_lines([line])
-
     def add_lines(self, lines: list[str]) -> None:
         if not lines:
             return

@@ -71,6 +71,14 @@ class Entry:
     hops: int = 0  # ROLE_ROBOTS: redirects followed on the way
 
 
+_ENTRY_COLUMNS = "key, url, role, kind, depth, seed, referer, for_origin, hops"
+
+
+def _entry(row: tuple) -> Entry:
+    key, url, role, kind, depth, seed, referer, for_origin, hops = row
+    return Entry(key, url, role, kind, depth, bool(seed), referer, for_origin, hops)
+
+
 class Frontier:
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -250,11 +258,3 @@ class Frontier:
 
     def _set_meta(self, name: str, value: str) -> None:
         self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (name, value))
-
-
-_ENTRY_COLUMNS = "key, url, role, kind, depth, seed, referer, for_origin, hops"
-
-
-def _entry(row: tuple) -> Entry:
-    key, url, role, kind, depth, seed, referer, for_origin, hops = row
-    return Entry(key, url, role, kind, depth, bool(seed), referer, for_origin, hops)

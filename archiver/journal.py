@@ -44,7 +44,7 @@ class Journal:
         cdxj: CdxjIndex,
         manifest: ManifestWriter,
         index: DedupIndex,
-        frontier: Frontier | None,
+        frontier: Frontier,
         every_captures: int = 500,
         every_seconds: float = 10.0,
         max_pending_bytes: int = 16_000_000,
@@ -76,9 +76,7 @@ class Journal:
             self.writer.open()
             # A mark for the new file at once: without one, repair could not tell a file
             # with nothing committed from one written before marks existed.
-            name = self.writer.open_name
-            assert name is not None
-            self.index.commit(CommitMark(self.run_id, name, self.writer.sync()))
+            self.index.commit(self._mark())
         written = self.writer.write_exchange(
             exchange, payload_digest=payload_digest, revisit=revisit
         )
@@ -106,16 +104,11 @@ class Journal:
 
     def checkpoint(self) -> None:
         """Commit every capture written so far (steps 1 to 5 above)."""
-        mark = None
-        if self.writer.is_open:
-            name = self.writer.open_name
-            assert name is not None
-            mark = CommitMark(self.run_id, name, self.writer.sync())
+        mark = self._mark() if self.writer.is_open else None
         if self._manifest_lines:
             self.manifest.add_lines(self._manifest_lines)
             self.manifest.sync()
-        if self.frontier is not None:
-            self.frontier.sync()
+        self.frontier.sync()
         self.index.commit(mark)
         self.cdxj.add_lines(self._index_lines)
         self._index_lines.clear()
@@ -124,6 +117,12 @@ class Journal:
         self._captures = 0
         self._last = time.monotonic()
         self.checkpoints += 1
+
+    def _mark(self) -> CommitMark:
+        """fsync the open WARC file: everything written to it so far is durable."""
+        name = self.writer.open_name
+        assert name is not None
+        return CommitMark(self.run_id, name, self.writer.sync())
 
     def close(self) -> None:
         """The last checkpoint, then every file finished: WARC renamed, index sorted.

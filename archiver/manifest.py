@@ -84,10 +84,6 @@ class ManifestWriter:
         self._out = LineFile(path)
         self.lines = 0
 
-    def add(self, values: dict[str, Any]) -> None:
-        self._out.append(manifest_line(values))
-        self.lines += 1
-
     def add_lines(self, lines: list[str]) -> None:
         """Lines made by ``manifest_line``, in one write: a cut write is cut back off whole."""
         self._out.append("".join(lines))

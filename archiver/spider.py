@@ -242,14 +242,12 @@ class ArchiveSpider(scrapy.Spider):
         for robots_origin, status, body in self.frontier.robots():
             self.robots.begin(robots_origin)
             self.robots.settle(robots_origin, status, body)
+        self.pages_scheduled = self.frontier.count(ROLE_PAGE, _NAVIGATION)
+        self.sitemaps_fetched = self.frontier.count(ROLE_SITEMAP)
         owed: set[str] = set()
         for entry in self.frontier.entries():
             self.traps.reason(entry.url)  # counts its query variant again
-            if entry.role == ROLE_PAGE and entry.kind == _NAVIGATION:
-                self.pages_scheduled += 1
-            elif entry.role == ROLE_SITEMAP:
-                self.sitemaps_fetched += 1
-            elif entry.role == ROLE_ROBOTS and entry.key not in done and entry.for_origin:
+            if entry.role == ROLE_ROBOTS and entry.key not in done and entry.for_origin:
                 owed.add(entry.for_origin)
         for robots_origin in owed:
             # An origin whose robots.txt is still owed waits for that fetch, not a new one.

@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ import pytest
 from archiver.samplesite.server import SampleSiteServer
 from archiver.verify import verify_collection
 from tests.conftest import SAMPLE_HOST, run_archiver
-from tests.warcread import iter_records
+from tests.warcread import captures_by_url
 
 PREFIX = "/archive/etext/"
 
@@ -45,19 +44,10 @@ def _assert_verifies(root: Path) -> None:
     assert report.ok, [f"{p.check}: {p.message}" for p in report.problems][:10]
 
 
-def _captured(root: Path) -> Counter[str]:
-    return Counter(
-        record.get("WARC-Target-URI")
-        for path in sorted((root / "warcs").glob("*.warc.gz"))
-        for record in iter_records(path)
-        if record.type in ("response", "revisit")
-    )
-
-
 def _assert_resumed_whole(root: Path, stderr: str, reference: set[str]) -> None:
     """The run was resumed, and across its processes each URL was captured exactly once."""
     assert "resuming run" in stderr, stderr
-    captured = _captured(root)
+    captured = captures_by_url(root)
     assert not [url for url, n in captured.items() if n > 1], "captured twice"
     assert set(captured) == reference, sorted(set(captured) ^ reference)[:5]
     assert not (root / "frontier.sqlite3").exists(), "a finished run leaves no frontier"
@@ -92,7 +82,7 @@ def test_a_full_disk_stops_the_run_cleanly_and_the_next_run_continues(tmp_path: 
         assert reference.returncode == 0, reference.stderr
     assert not list(saved.rglob("*.open"))
     _assert_verifies(saved)
-    _assert_resumed_whole(saved, proc.stderr, set(_captured(tmp_path / "reference")))
+    _assert_resumed_whole(saved, proc.stderr, set(captures_by_url(tmp_path / "reference")))
     (summary,) = (saved / "runs").glob("*.json")
     counts = json.loads(summary.read_text())["counts"]
     assert 0 < counts["captured_before_resume"] < counts["captures_in_run"], counts
@@ -132,7 +122,7 @@ def test_kill_9_mid_crawl_then_the_same_command_repairs_and_continues(tmp_path: 
         assert reference.returncode == 0, reference.stderr
     assert not list(output.rglob("*.open"))
     _assert_verifies(output)
-    _assert_resumed_whole(output, proc.stderr, set(_captured(tmp_path / "reference")))
+    _assert_resumed_whole(output, proc.stderr, set(captures_by_url(tmp_path / "reference")))
 
 
 def test_sigterm_stops_cleanly_and_leaves_nothing_open(tmp_path: Path):
@@ -151,6 +141,6 @@ def test_sigterm_stops_cleanly_and_leaves_nothing_open(tmp_path: Path):
         reference = run_archiver(*_crawl_args(server, tmp_path / "reference"))
         assert reference.returncode == 0, reference.stderr
     _assert_verifies(output)
-    _assert_resumed_whole(output, proc.stderr, set(_captured(tmp_path / "reference")))
+    _assert_resumed_whole(output, proc.stderr, set(captures_by_url(tmp_path / "reference")))
     (summary,) = (output / "runs").glob("*.json")
     assert json.loads(summary.read_text())["resumes"] == 1

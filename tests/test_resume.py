@@ -23,7 +23,7 @@ import pytest
 from archiver.samplesite.server import SampleSiteServer
 from tests import bigsite
 from tests.conftest import run_archiver
-from tests.warcread import iter_records
+from tests.warcread import captures_by_url
 
 HOST = "big.archiver.test"
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,6 +47,13 @@ def _args(server: SampleSiteServer, output: Path, *extra: str) -> list[str]:
     ]  # fmt: skip
 
 
+def _start(server: SampleSiteServer, output: Path, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "archiver", *_args(server, output, *extra)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
 def _kill_when(process: subprocess.Popen, ready: Callable[[], bool], timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -65,16 +72,6 @@ def _open_index_lines(output: Path) -> int:
     return sum(len(p.read_bytes().splitlines()) for p in output.glob("indexes/*.cdxj.open"))
 
 
-def _captures(output: Path) -> Counter[str]:
-    """Response and revisit records per URL, over every WARC file of the collection."""
-    counts: Counter[str] = Counter()
-    for path in sorted((output / "warcs").glob("*.warc.gz")):
-        for record in iter_records(path):
-            if record.type in ("response", "revisit"):
-                counts[record.get("WARC-Target-URI")] += 1
-    return counts
-
-
 def _resume_and_check(
     site: bigsite.BigSite, server: SampleSiteServer, output: Path, *extra: str
 ) -> tuple[dict, str]:
@@ -89,7 +86,7 @@ def _resume_and_check(
     assert "resuming run" in proc.stderr, proc.stderr[-3000:]
     base = f"http://{HOST}:{server.port}"
     expected = site.urls(base)
-    captures = _captures(output)
+    captures = captures_by_url(output)
     twice = {url: n for url, n in captures.items() if n > 1}
     assert not twice, f"{len(twice)} URLs captured more than once, e.g. {list(twice)[:5]}"
     missing = expected - captures.keys()
@@ -121,10 +118,7 @@ def test_kill_9_early_then_resume_captures_every_url_once(
     site: bigsite.BigSite, server: SampleSiteServer, tmp_path: Path
 ):
     output = tmp_path / "coll"
-    crawl = subprocess.Popen(
-        [sys.executable, "-m", "archiver", *_args(server, output)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    crawl = _start(server, output)
     _kill_when(crawl, lambda: len(server.requests) >= 40)
     assert crawl.returncode == -signal.SIGKILL
     assert _open_index_lines(output) == 0, "killed before the first checkpoint"
@@ -137,10 +131,7 @@ def test_kill_9_mid_file_then_resume_captures_every_url_once(
     site: bigsite.BigSite, server: SampleSiteServer, tmp_path: Path
 ):
     output = tmp_path / "coll"
-    crawl = subprocess.Popen(
-        [sys.executable, "-m", "archiver", *_args(server, output, "--warc-size", "50M")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    crawl = _start(server, output, "--warc-size", "50M")
     # After the first checkpoint (500 captures), with a few hundred uncommitted after it.
     _kill_when(crawl, lambda: _open_index_lines(output) > 0 and len(server.requests) >= 800)
     assert crawl.returncode == -signal.SIGKILL
@@ -178,10 +169,7 @@ def test_a_different_command_does_not_resume_someone_elses_run(
     site: bigsite.BigSite, server: SampleSiteServer, tmp_path: Path
 ):
     output = tmp_path / "coll"
-    crawl = subprocess.Popen(
-        [sys.executable, "-m", "archiver", *_args(server, output)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    crawl = _start(server, output)
     _kill_when(crawl, lambda: len(server.requests) >= 40)
     other = run_archiver(*_args(server, output, "--exclude", "p00"))
     assert other.returncode == 2

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import zlib
 from base64 import b32encode
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,6 +86,16 @@ def iter_records(path: Path) -> Iterator[Record]:
         raw, length = read_member(path, offset)
         yield parse_record(path, offset, raw, length)
         offset += length
+
+
+def captures_by_url(collection: Path) -> Counter[str]:
+    """Response and revisit records per URL, over every finished WARC file of a collection."""
+    return Counter(
+        record.get("WARC-Target-URI")
+        for path in sorted((collection / "warcs").glob("*.warc.gz"))
+        for record in iter_records(path)
+        if record.type in ("response", "revisit")
+    )
 
 
 def record_at(path: Path, offset: int) -> Record:
