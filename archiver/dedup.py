@@ -14,6 +14,7 @@ the index never names a record that is not kept, and a kept record always has it
 
 from __future__ import annotations
 
+import importlib
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -215,3 +216,12 @@ _CAPTURE_COLUMNS = (
 def _capture(row: tuple) -> UrlCapture:
     *fields, document = row
     return UrlCapture(*fields, document=bool(document))  # type: ignore[misc]
+
+
+def open_index(class_path: str, root: Path) -> DedupIndex:
+    """The dedup index of the collection at *root*, of the class ARCHIVER_DEDUP_INDEX names
+    (``package.module.Class``). Imported by hand, not by Scrapy's load_object: the archive
+    worker must not pay for importing Scrapy."""
+    module, _, name = class_path.rpartition(".")
+    index_class = getattr(importlib.import_module(module), name)
+    return index_class.for_collection(root)

@@ -1,5 +1,10 @@
 """The errors archiver raises on purpose, each with a message that says what to do."""
 
+from __future__ import annotations
+
+import errno
+import sqlite3
+
 
 class ArchiverError(Exception):
     """Base class: the message is meant for the operator, one line."""
@@ -15,3 +20,13 @@ class CollectionError(ArchiverError):
 
 class CollectionUnwritable(ArchiverError):
     """The collection's files cannot be written now (a full disk); the same command works later."""
+
+
+_DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
+def write_error_reason(exc: OSError | sqlite3.Error) -> str:
+    """The run's stop reason for a failed write: disk_full, or write_error for anything else."""
+    full = isinstance(exc, OSError) and exc.errno in _DISK_FULL
+    full = full or "full" in str(exc)  # sqlite3 says "database or disk is full"
+    return "disk_full" if full else "write_error"

@@ -1,4 +1,4 @@
-"""The item that carries one capture from the spider through the pipelines."""
+"""The item that carries one capture from the spider to the archive worker."""
 
 from __future__ import annotations
 
@@ -13,17 +13,21 @@ from archiver.warc import Revisit, WrittenExchange
 @dataclass(slots=True, repr=False)
 class Capture:
     exchange: Exchange
-    document: Document | None = None  # set for HTML and plain-text documents
+    # The body to read for text (Content-Encoding undone; for a 304, the stored payload it
+    # confirms) and its Content-Type; None: no text wanted (a sitemap). The archive worker
+    # reads it into ``document``.
+    content: bytes | None = None
+    content_type: str | None = None
     kind: str = "L"  # link kind: "L" page, "E" requisite (what a re-check schedules it as)
     depth: int = 0
     previous: UrlCapture | None = None  # this URL's last capture in an earlier run
     # A 304 answered a conditional request: the stored payload it confirmed.
     not_modified: StoredPayload | None = None
-    # Set by the dedup pipeline.
+    # Set by the archive worker (archivist.py).
     payload_digest: str = ""
     revisit: Revisit | None = None
     change: str = ""
-    # Set by the WARC pipeline.
+    document: Document | None = None  # set for HTML and plain-text documents
     written: WrittenExchange | None = None
 
     def __repr__(self) -> str:

@@ -23,16 +23,21 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import Any, Protocol
 
 from archiver.cdxj import CdxjIndex
 from archiver.dedup import CommitMark, DedupIndex
 from archiver.exchange import Exchange
-from archiver.frontier import Frontier
 from archiver.manifest import ManifestWriter, manifest_line
 from archiver.warc import Revisit, WarcFileWriter, WrittenExchange
 
 logger = logging.getLogger(__name__)
+
+
+class Durable(Protocol):
+    """The frontier, for step 3: what makes every commit so far survive a power loss."""
+
+    def sync(self) -> None: ...
 
 
 class Journal:
@@ -44,7 +49,7 @@ class Journal:
         cdxj: CdxjIndex,
         manifest: ManifestWriter,
         index: DedupIndex,
-        frontier: Frontier,
+        frontier: Durable,
         every_captures: int = 500,
         every_seconds: float = 10.0,
         max_pending_bytes: int = 16_000_000,

@@ -61,6 +61,13 @@ class CollectionLock:
             raise
         self._fd = fd
 
+    def fileno(self) -> int:
+        """The locked descriptor. A helper process that holds a copy of it keeps the
+        collection locked while it lives, even if this process dies first."""
+        if self._fd is None:
+            raise RuntimeError(f"{self.path} is not held by this CollectionLock")
+        return self._fd
+
     def relabel(self, run_id: str) -> None:
         """Name the run holding the lock, once it is known (a resumed run takes the old id)."""
         if self._fd is None:

@@ -19,10 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from scrapy.utils.misc import load_object
-
 from archiver.collection import Collection
-from archiver.dedup import DedupIndex
+from archiver.dedup import DedupIndex, open_index
 from archiver.errors import CollectionError, CollectionUnwritable
 from archiver.frontier import Frontier
 from archiver.lock import CollectionLock
@@ -31,8 +29,6 @@ from archiver.repair import repair_collection
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.settings import BaseSettings
-
-    from archiver.journal import Journal
 
 logger = logging.getLogger(__name__)
 _ATTR = "_archiver_run"
@@ -49,7 +45,6 @@ class Run:
     frontier: Frontier
     previous_run: str | None  # the collection's last run before this one
     resumes: int = 0  # how often this run was resumed (0: a new run)
-    journal: Journal | None = None  # made by the WARC pipeline
     closed: bool = False
 
     @classmethod
@@ -99,7 +94,7 @@ class Run:
         index: DedupIndex | None = None
         frontier: Frontier | None = None
         try:
-            index = load_object(index_class).for_collection(collection.root)
+            index = open_index(index_class, collection.root)
             # What a killed run or a full disk left half-written is made whole before anything
             # new is written (the lock guarantees no other run is writing it).
             repaired = repair_collection(collection.root, index)

@@ -63,6 +63,12 @@ DOWNLOADER_MIDDLEWARES = {
     # Bodies are decoded by the spider with a size cap (decoding.py): a few-KB gzip bomb must
     # not become a gigabyte in memory. Accept-Encoding is set below instead.
     "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
+    # Scrapy's cookie handling, minus its cost where no cookie is in play (cookies.py).
+    "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
+    "archiver.cookies.LeanCookiesMiddleware": 700,
+    # Serializes every request and response again only to count their bytes; the capture
+    # middleware and the run summary count what was archived.
+    "scrapy.downloadermiddlewares.stats.DownloaderStats": None,
     # Next to the wire: after every middleware that adds request headers, before
     # HttpCompressionMiddleware (590) decodes the body.
     "archiver.capture.CaptureMiddleware": 950,
@@ -78,12 +84,8 @@ SPIDER_MIDDLEWARES = {
     "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware": None,
     "scrapy.spidermiddlewares.metacopy.MetaCopyDetectionMiddleware": None,
 }
-ITEM_PIPELINES = {
-    "archiver.pipelines.DedupPipeline": 400,
-    "archiver.pipelines.WarcPipeline": 500,
-    "archiver.pipelines.ManifestPipeline": 800,
-    "archiver.pipelines.CheckpointPipeline": 900,
-}
+# Hands captures to the archive worker process (worker.py), which writes the archive.
+ITEM_PIPELINES = {"archiver.pipelines.ArchivePipeline": 500}
 EXTENSIONS = {
     # An archiver has no business listening on ports.
     "scrapy.extensions.telnet.TelnetConsole": None,

@@ -33,24 +33,20 @@ from w3lib.url import safe_url_string
 from archiver.capture import EXCHANGE_KEY
 from archiver.decoding import decode_content
 from archiver.dedup import StoredPayload, UrlCapture, is_fresh
-from archiver.exchange import Exchange, header_value, mime_type
+from archiver.documents import CSS_TYPES, HTML_TYPES, content_mime, looks_like_html
+from archiver.exchange import Exchange, header_value
 from archiver.frontier import ROLE_PAGE, ROLE_ROBOTS, ROLE_SITEMAP, Entry, Frontier
 from archiver.items import Capture
 from archiver.links import LinkKind, extract_css_links, extract_html_links
-from archiver.manifest import Document
 from archiver.pipelines import stop_on_write_error
 from archiver.robots import MAX_ROBOTS_BYTES, RobotsRules
 from archiver.run import Run
 from archiver.scope import Scope, default_prefix
 from archiver.sitemaps import parse_sitemap
-from archiver.text import decode_document, html_text, html_title, parse_html, plain_text
+from archiver.text import decode_document, parse_html
 from archiver.traps import TrapGuard, TrapRules
 from archiver.urls import hostname, is_http, origin, seen_key
 from archiver.warc import read_payload
-
-HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
-TEXT_TYPES = frozenset({"text/plain"})
-CSS_TYPES = frozenset({"text/css"})
 
 # Scheduler priorities: robots.txt gates its origin, requisites complete a page already taken.
 PRIORITY_ROBOTS = 100
@@ -276,13 +272,15 @@ class ArchiveSpider(scrapy.Spider):
             head = previous.response_head
             body = self._decoded(response.url, read_payload(path, stored.offset), head)
             content_type = header_value(head, b"content-type")
-            document, links = self._read(response.url, previous.status, body, content_type)
+            links = self._links(response.url, previous.status, body, content_type)
         else:
             body = self._decoded(response.url, exchange.response_body, exchange.response_head)
-            document, links = self._read(response.url, exchange.status, body, exchange.content_type)
+            content_type = exchange.content_type
+            links = self._links(response.url, exchange.status, body, content_type)
         yield Capture(
             exchange,
-            document,
+            body,
+            content_type,
             kind=kind.value,
             depth=depth,
             previous=previous,
@@ -311,10 +309,10 @@ class ArchiveSpider(scrapy.Spider):
         body = response.body
         if exchange is not None:
             body = self._decoded(response.url, exchange.response_body, exchange.response_head)
-            document, _ = self._read(response.url, exchange.status, body, exchange.content_type)
             yield Capture(
                 exchange,
-                document,
+                body,
+                exchange.content_type,
                 kind=LinkKind.REQUISITE.value,
                 previous=self._run.index.capture(exchange.url),
             )
@@ -360,7 +358,7 @@ class ArchiveSpider(scrapy.Spider):
         exchange = self._exchange(response)
         if exchange is None:
             return
-        yield Capture(exchange, None, kind=LinkKind.REQUISITE.value)
+        yield Capture(exchange, None, kind=LinkKind.REQUISITE.value)  # a sitemap has no text
         if not 200 <= exchange.status < 300:
             return
         body = self._decoded(response.url, exchange.response_body, exchange.response_head)
@@ -539,34 +537,21 @@ class ArchiveSpider(scrapy.Spider):
             self.logger.error("no captured exchange for %s; it is not in the WARC", response.url)
         return exchange
 
-    def _read(
-        self, url: str, status: int, body: bytes, content_type: str | None
-    ) -> tuple[Document | None, list[Any]]:
-        """Decode and parse the body once; return its manifest document and its links."""
-        mime = mime_type(content_type)
-        if mime == "unk" and looks_like_html(body):
-            mime = "text/html"
+    def _links(self, url: str, status: int, body: bytes, content_type: str | None) -> list[Any]:
+        """The links of a page or style sheet (its text is the archive worker's, worker.py)."""
+        mime = content_mime(body, content_type)
         if mime in HTML_TYPES:
+            if 300 <= status < 400:
+                return []  # a redirect's body is archived; its Location is what is followed
             decoded = decode_document(body, content_type, html=True)
             root = parse_html(decoded.text)
-            title = html_title(root) if root is not None else None
-            text = html_text(root) if root is not None else ""
-            document = Document(decoded.charset, decoded.source, decoded.declared, title, text)
-            is_redirect = 300 <= status < 400
-            links = (
-                []
-                if root is None or is_redirect
-                else extract_html_links(root, url, encoding=decoded.charset)
-            )
-            return document, links
-        if mime in TEXT_TYPES:
-            decoded = decode_document(body, content_type, html=False)
-            text = plain_text(decoded.text)
-            return Document(decoded.charset, decoded.source, decoded.declared, None, text), []
+            if root is None:
+                return []
+            return extract_html_links(root, url, encoding=decoded.charset)
         if mime in CSS_TYPES:
             decoded = decode_document(body, content_type, html=False)
-            return None, extract_css_links(decoded.text, url)
-        return None, []
+            return extract_css_links(decoded.text, url)
+        return []
 
     def _decoded(self, url: str, payload: bytes, head: bytes) -> bytes:
         """The content for links and text: Content-Encoding undone, at most max_text bytes."""
@@ -620,11 +605,6 @@ def redirect_target(response: Response) -> str | None:
 
 def _is_html(exchange: Exchange, body: bytes) -> bool:
     return exchange.mime in HTML_TYPES or looks_like_html(body)
-
-
-def looks_like_html(body: bytes) -> bool:
-    head = body[:1024].lstrip().lower()
-    return head.startswith((b"<!doctype html", b"<html")) or b"<html" in head
 
 
 def _downgrade(referer: str, url: str) -> bool:

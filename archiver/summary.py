@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 from scrapy import signals
 
 from archiver import logsafe
+from archiver.archivist import LISTED_PAGES
 from archiver.durable import write_atomically
-from archiver.pipelines import LISTED_PAGES
 from archiver.run import Run, crawl_settings
 
 if TYPE_CHECKING:

@@ -8,7 +8,9 @@ full file checkpointed but not yet renamed, killed from inside by tests/crashpoi
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 import signal
 import subprocess
@@ -163,6 +165,72 @@ def test_kill_9_during_rotation_then_resume_captures_every_url_once(
     # The full file was committed whole before the kill: repair kept every record of it.
     assert (output / "warcs" / full.name.removesuffix(".open")).stat().st_size >= 300_000
     assert summary["counts"]["captured_before_resume"] > 0
+
+
+def _archive_worker(crawl: subprocess.Popen, timeout: float = 30) -> int:
+    """The pid of the crawl's archive worker (archiver/worker.py), once it runs."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        children = Path(f"/proc/{crawl.pid}/task/{crawl.pid}/children").read_text().split()
+        for pid in map(int, children):
+            with contextlib.suppress(OSError):
+                command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+                # multiprocessing also starts its resource tracker; the worker is the other one
+                if b"from multiprocessing.spawn import spawn_main; spawn_main(" in b" ".join(
+                    command
+                ):
+                    return pid
+        time.sleep(0.01)
+    raise AssertionError("no archive worker process")
+
+
+def _gone(pid: int, timeout: float = 10) -> bool:
+    """The process is gone (or a zombie: dead, waiting to be reaped by its new parent)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except FileNotFoundError:
+            return True
+        if "\nState:\tZ" in status:
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_a_killed_archive_worker_stops_the_run_and_the_same_command_resumes_it(
+    site: bigsite.BigSite, server: SampleSiteServer, tmp_path: Path
+):
+    output = tmp_path / "coll"
+    crawl = subprocess.Popen(
+        [sys.executable, "-m", "archiver", *_args(server, output)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    worker = _archive_worker(crawl)
+    deadline = time.monotonic() + 120
+    while len(server.requests) < 300 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    os.kill(worker, signal.SIGKILL)
+    _, stderr = crawl.communicate(timeout=120)
+    # The crawl process notices at once and stops: it cannot archive without its worker.
+    assert crawl.returncode == 1, stderr[-3000:]
+    assert "the archive worker stopped unexpectedly" in stderr, stderr[-3000:]
+    assert "the run stopped early (worker_died)" in stderr, stderr[-3000:]
+    assert len(server.requests) < len(site.paths), "stopped before the end of the site"
+    _resume_and_check(site, server, output)
+
+
+def test_the_archive_worker_dies_with_the_crawl_process_and_frees_the_collection(
+    site: bigsite.BigSite, server: SampleSiteServer, tmp_path: Path
+):
+    output = tmp_path / "coll"
+    crawl = _start(server, output)
+    worker = _archive_worker(crawl)
+    _kill_when(crawl, lambda: len(server.requests) >= 300)
+    # No orphan writes on into the collection: the worker goes with the crawl process (and
+    # it holds the collection lock while it lives, so no new run could start beside it).
+    assert _gone(worker), "the archive worker outlived the crawl process"
+    _resume_and_check(site, server, output)
 
 
 def test_a_different_command_does_not_resume_someone_elses_run(
