@@ -346,16 +346,49 @@ def _resolve_candidates(
 ) -> list[Link]:
     links: list[Link] = []
     seen: set[tuple[str, LinkKind]] = set()
+    directory, root = _directory_and_root(base)
     for candidate in candidates:
-        candidate_base = base
         if candidate.codebase is not None:
-            candidate_base = _codebase_url(candidate.codebase, base)
-        url = _absolute_url(candidate.value, candidate_base, query_encoding)
+            codebase = _codebase_url(candidate.codebase, base)
+            url = _absolute_url(candidate.value, codebase, query_encoding)
+        else:
+            url = _resolved(candidate.value, base, directory, root, query_encoding)
         if url is None or (url, candidate.kind) in seen:
             continue
         seen.add((url, candidate.kind))
         links.append(Link(url, candidate.kind, candidate.source))
     return links
+
+
+def _directory_and_root(base: str) -> tuple[str, str]:
+    """The base cut after its path's last "/", and after its authority ("scheme://host/").
+
+    A reference that starts with a path segment or "." resolves against the first the same
+    as against the whole base (RFC 3986 5.2.2 and 5.2.3: the base's last segment and query
+    are dropped); one that starts with a single "/" resolves against the second.
+    """
+    scheme_end = base.find("://")
+    if scheme_end <= 0:
+        return base, base
+    authority_end = _first_of(base, "/?#", scheme_end + 3)
+    path = base[authority_end : _first_of(base, "?#", authority_end)] or "/"
+    return base[:authority_end] + path[: path.rfind("/") + 1], base[:authority_end] + "/"
+
+
+def _resolved(value: str, base: str, directory: str, root: str, query_encoding: str) -> str | None:
+    """_absolute_url(value, base), looked up by the part of the base the value depends on."""
+    if value[:1] == "/" and value[1:2] != "/":
+        return _shared_absolute_url(value, root, query_encoding)
+    if value[:1].isalnum() or value[:1] == ".":
+        return _shared_absolute_url(value, directory, query_encoding)
+    return _absolute_url(value, base, query_encoding)  # "?q", "#f", " x": all of the base
+
+
+# The same links come back page after page (navigation, and pages of one folder link alike),
+# so resolving them against the part of the base they depend on lets most be looked up.
+@lru_cache(maxsize=32_768)
+def _shared_absolute_url(value: str, base: str, query_encoding: str) -> str | None:
+    return _absolute_url(value, base, query_encoding)
 
 
 def _codebase_url(codebase: str, base: str) -> str:

@@ -2,9 +2,10 @@
 
 Wall time is ``time.perf_counter`` around the child. CPU time is user+sys from the rusage
 ``os.wait4`` returns when the child is reaped, which covers every descendant it waited for.
-Peak RSS is sampled from /proc while it runs (``procfs.PeakRss`` says why not ru_maxrss); both
-crawlers are single processes, so it is the crawler's own. Pages are counted the same way for
-every crawler, from its WARC files: response and revisit records of ``text/html`` pages.
+Peak RSS is sampled from /proc while it runs (``procfs.PeakRss`` says why not ru_maxrss), and
+summed over the crawler's process tree: archiver's archive worker counts too. Pages are
+counted the same way for every crawler, from its WARC files: response and revisit records of
+``text/html`` pages.
 """
 
 from __future__ import annotations

@@ -53,14 +53,16 @@ def peak_rss_kib(pid: int) -> int:
 class PeakRss:
     """Samples the peak RSS of a process tree on a thread, until ``stop()``.
 
-    The peak is that of the largest single process, as ``ru_maxrss`` would report it. A thread
+    The peak is the sum of every process's own peak: archiver runs as two processes (the crawl
+    and its archive worker), and their memory counts together. Peaks reached at different
+    moments add up to an upper bound, never less than the true peak of the tree. A thread
     (rather than sampling between non-blocking waits) lets the caller block in ``wait4`` and
     see the exit at once, so wall times are not rounded up to a sampling interval.
     """
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
-        self.peak_kib = 0
+        self._peaks: dict[int, int] = {}  # KiB by pid, kept after a process is gone
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, name=f"rss-{pid}", daemon=True)
         self._thread.start()
@@ -68,7 +70,7 @@ class PeakRss:
     def _sample(self) -> None:
         while True:
             for pid in (self.pid, *descendants(self.pid)):
-                self.peak_kib = max(self.peak_kib, peak_rss_kib(pid))
+                self._peaks[pid] = max(self._peaks.get(pid, 0), peak_rss_kib(pid))
             if self._stop.wait(SAMPLE_INTERVAL):
                 return
 
@@ -77,3 +79,7 @@ class PeakRss:
         self._stop.set()
         self._thread.join()
         return self.peak_kib / 1024
+
+    @property
+    def peak_kib(self) -> int:
+        return sum(self._peaks.values())

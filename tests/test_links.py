@@ -6,7 +6,16 @@ from urllib.parse import urljoin
 
 import pytest
 
-from archiver.links import Link, LinkKind, _join_simple, extract_css_links, extract_html_links
+from archiver.links import (
+    Link,
+    LinkKind,
+    _absolute_url,
+    _directory_and_root,
+    _join_simple,
+    _resolved,
+    extract_css_links,
+    extract_html_links,
+)
 from archiver.text import parse_html
 
 PAGE = "http://www.example.com/dir/page.html"
@@ -616,3 +625,28 @@ def test_the_string_join_of_plain_paths_is_urljoin():
                 joined += 1
                 assert fast == urljoin(base, reference), (base, reference)
     assert joined == len(bases) * 8, "the plain paths took the fast way"
+
+
+def test_links_looked_up_by_folder_resolve_as_against_the_whole_base():
+    """Most references are resolved against the base's folder or root, shared across pages
+    and so looked up; each must resolve exactly as against the whole base."""
+    bases = [
+        "http://a.test", "http://a.test/", "https://a.test:8443/d/e/page.html",
+        "http://a.test/d/", "http://a.test/d/page.html?x=1/2#f/g", "http://a.test?q=/x",
+        "http://a.test#frag/x", "http://user@a.test/d/x;p=1/y", "http://a.test/%7Ed/x.html",
+        "http://a.test/d/e/f/?q=a/b", "http://a.test/d/e;x?q#/f",
+    ]  # fmt: skip
+    references = [
+        "p.html", "/p.html", "sub/p.html", "/d/sub/", "x/", "/", "..", "../x", "./x",
+        "../../../x", "a/../b", "//b.test/x", ".hidden", "x?y", "x#y", "/x?y=/z", "mailto:x",
+        "a:b", "http://c.test/../y", "9.html", "/./x", "/..", "\u00e9t\u00e9.html", "?q", "#f",
+        "", " p.html", "\\x", "/p\\q", ";p", "./?q", "..?q",
+    ]  # fmt: skip
+    shared = 0
+    for base in bases:
+        directory, root = _directory_and_root(base)
+        for reference in references:
+            looked_up = _resolved(reference, base, directory, root, "utf-8")
+            assert looked_up == _absolute_url(reference, base), (base, reference)
+            shared += reference[:1] not in ("?", "#", "", " ", "\\")
+    assert shared > len(bases) * 20, "most references took the shared way"
