@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import resource
 import sqlite3
 import time
 from base64 import b32encode
@@ -288,6 +289,8 @@ class Archivist:
             "archiver/checkpoints": self.journal.checkpoints,
             "archiver/pages_by_change": self.pages,
             "archiver/page_counts": self.page_counts,
+            # How the work splits between the processes (make bench reports the sum).
+            "archiver/worker_cpu_seconds": round(_cpu_seconds(), 3),
         }
 
 
@@ -314,3 +317,8 @@ def _effective_mime(item: Capture) -> str:
     if item.not_modified is not None and item.previous is not None:
         return mime_type(header_value(item.previous.response_head, b"content-type"))
     return item.exchange.mime
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime

@@ -11,12 +11,11 @@ import heapq
 import json
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
+from functools import cache
 from pathlib import Path
 from typing import BinaryIO
-
-import surt
 
 from archiver.durable import write_atomically
 from archiver.manifest import LineFile
@@ -33,9 +32,18 @@ def cdxj_mime(content_type: str | None) -> str | None:
 
 def url_key(url: str) -> str:
     try:
-        return surt.surt(url)
+        return _surt()(url)
     except ValueError:
         return url  # a URL surt cannot parse still gets indexed under itself
+
+
+@cache
+def _surt() -> Callable[[str], str]:
+    # Imported on first use: surt brings tldextract and requests (90 ms), which the crawl
+    # process does not need and the archive worker can load after the crawl has begun.
+    from surt import surt
+
+    return surt
 
 
 def cdxj_line(

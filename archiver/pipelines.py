@@ -82,8 +82,14 @@ class ArchivePipeline:
         self.crawler = crawler
         assert crawler.stats is not None
         self.stats = crawler.stats
-        self.worker: ArchiveWorker | None = None
         self.closing = False
+        from twisted.internet import reactor  # the one Scrapy installed; not at import time
+
+        # Started now, so that its start-up overlaps the crawl's; opened in open_spider.
+        self.worker = ArchiveWorker(
+            lock_fd=Run.of(crawler).lock.fileno(),
+            wake=lambda: reactor.callFromThread(self._take_messages),  # type: ignore[attr-defined]
+        )
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArchivePipeline:
@@ -94,7 +100,7 @@ class ArchivePipeline:
         return cls(crawler)
 
     def open_spider(self) -> None:
-        from twisted.internet import reactor  # the one Scrapy installed; not at import time
+        from twisted.internet import reactor
 
         run = Run.of(self.crawler)
         settings = self.crawler.settings
@@ -109,17 +115,12 @@ class ArchivePipeline:
             checkpoint_captures=settings.getint("ARCHIVER_CHECKPOINT_CAPTURES"),
             checkpoint_seconds=settings.getfloat("ARCHIVER_CHECKPOINT_SECONDS"),
         )
-        self.worker = ArchiveWorker(
-            config,
-            frontier_path=run.frontier.path,
-            lock_fd=run.lock.fileno(),
-            wake=lambda: reactor.callFromThread(self._take_messages),  # type: ignore[attr-defined]
-        )
+        self.worker.open(config, run.frontier.path)
         if not self.worker.ready:  # it says why, and the crawl stops before it fetches much
             reactor.callLater(0, self._take_messages)  # type: ignore[attr-defined]
 
     def process_item(self, item: Any) -> Any:
-        if isinstance(item, Capture) and self.worker is not None:
+        if isinstance(item, Capture):
             if self.worker.ready:
                 self.worker.submit(item)
             else:
@@ -127,15 +128,11 @@ class ArchivePipeline:
         return item
 
     def close_spider(self) -> None:
-        if self.worker is None:
-            return
         self.closing = True
         self.worker.close()
         self._take_messages()
 
     def _take_messages(self) -> None:
-        if self.worker is None:
-            return
         for message in self.worker.messages():
             kind = message[0]
             if kind == STATS:

@@ -67,18 +67,13 @@ logger = logging.getLogger(__name__)
 class ArchiveWorker:
     """The crawl process's side: starts the worker, feeds it, collects what it says.
 
-    ``wake`` is called from a reader thread whenever messages are waiting; the owner then
-    takes them with ``messages`` on its own thread (Scrapy's stats are not thread-safe).
+    The process is started first (``ArchiveWorker(...)``), so that its start-up overlaps the
+    crawl's; ``open`` then hands it the run and waits until the archive is open. ``wake`` is
+    called from a reader thread whenever messages are waiting; the owner then takes them with
+    ``messages`` on its own thread (Scrapy's stats are not thread-safe).
     """
 
-    def __init__(
-        self,
-        config: ArchiveConfig,
-        *,
-        frontier_path: Path,
-        lock_fd: int,
-        wake: Callable[[], None],
-    ) -> None:
+    def __init__(self, *, lock_fd: int, wake: Callable[[], None]) -> None:
         # spawn, not fork: the crawl process has SQLite connections and threads open, and a
         # forked child must use neither.
         context = multiprocessing.get_context("spawn")
@@ -88,7 +83,7 @@ class ArchiveWorker:
             fcntl.fcntl(self._items.fileno(), _F_SETPIPE_SZ, PIPE_BYTES)
         self.process = context.Process(
             target=serve,
-            args=(config, frontier_path, items_out, results_in, _Inherited(lock_fd), os.getpid()),
+            args=(items_out, results_in, _Inherited(lock_fd), os.getpid()),
             name="archiver-worker",
             daemon=True,
         )
@@ -98,11 +93,17 @@ class ArchiveWorker:
         self._wake = wake
         self._outbox: queue.Queue[Capture | None] = queue.Queue(maxsize=QUEUED_CAPTURES)
         self._inbox: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
-        # The crawl waits until the archive is open: if it cannot be, nothing is fetched for
-        # nothing; and what the crawl commits meanwhile is checkpointed from the start.
-        self._ready = self._first_message()
+        self._ready = False
         self._sender = threading.Thread(target=self._send_all, name="archiver-send", daemon=True)
         self._reader = threading.Thread(target=self._read_all, name="archiver-read", daemon=True)
+
+    def open(self, config: ArchiveConfig, frontier_path: Path) -> None:
+        """Hand the worker its run and wait until the archive is open: if it cannot be,
+        nothing is fetched for nothing, and what the crawl commits is checkpointed from the
+        start."""
+        with contextlib.suppress(OSError):  # a worker that died already says so below
+            self._items.send((config, frontier_path))
+        self._ready = self._first_message()
         self._sender.start()
         self._reader.start()
 
@@ -135,6 +136,9 @@ class ArchiveWorker:
 
     def close(self) -> None:
         """Send the end, and wait for the worker to finish its files and exit."""
+        if not self._sender.is_alive():  # never opened
+            self._sender.start()
+            self._reader.start()
         self._outbox.put(_CLOSE)
         self._sender.join()
         self._reader.join()
@@ -201,14 +205,7 @@ class _Forward(logging.Handler):
             self.results.send((LOG, record.levelno, record.name, self.format(record)))
 
 
-def serve(
-    config: ArchiveConfig,
-    frontier_path: Path,
-    items: Connection,
-    results: Connection,
-    lock_fd: int,
-    parent: int,
-) -> None:
+def serve(items: Connection, results: Connection, lock_fd: int, parent: int) -> None:
     """The worker's main: archive every capture that comes until the crawl says it is done."""
     _die_with(parent)
     # Ctrl-C reaches the whole process group; stopping is the crawl process's decision.
@@ -218,6 +215,13 @@ def serve(
     root.handlers[:] = [_Forward(results)]
     root.setLevel(logging.INFO)
     del lock_fd  # held open, not used: the lock stays taken while this process lives
+    try:
+        run = items.recv()
+    except (EOFError, OSError):
+        os._exit(3)  # the crawl process died before it began: nothing to archive
+    if run is _CLOSE:  # the crawl closed without opening the archive
+        return
+    config, frontier_path = run
     try:
         archivist = Archivist.open(config, frontier_path)
     except (OSError, sqlite3.Error) as exc:

@@ -8,6 +8,7 @@ independent reader in tests/warcread.py, and the hand-made extras are written wi
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import shutil
 import zlib
@@ -59,8 +60,8 @@ def rel(path: Path) -> str:
     return f"warcs/{path.name}"
 
 
-def gzip_member(data: bytes) -> bytes:
-    deflater = zlib.compressobj(9, zlib.DEFLATED, 31)
+def gzip_member(data: bytes, level: int = 9) -> bytes:
+    deflater = zlib.compressobj(level, zlib.DEFLATED, 31)
     return deflater.compress(data) + deflater.flush()
 
 
@@ -112,14 +113,17 @@ def _plain_html(record: Record) -> bool:
 
 
 def _flip_payload_byte_in_place(path: Path, record: Record) -> None:
-    """Change one payload byte and recompress to the member's exact size: no offset moves."""
+    """Change one payload byte and recompress to the member's exact size: no offset moves.
+
+    Any level of stdlib zlib will do: archiver's members come from zlib-ng, whose sizes no
+    single zlib level reproduces."""
     raw, length = read_member(path, record.offset)
     start = len(raw) - 4 - len(record.payload)
-    for pos in range(start, len(raw) - 4):
-        for byte in b"etaoinsr":
-            if raw[pos] == byte:
-                continue
-            member = gzip_member(raw[:pos] + bytes([byte]) + raw[pos + 1 :])
+    for pos, byte, level in itertools.product(
+        range(start, len(raw) - 4), b"etaoinsr", (6, 5, 4, 7, 8, 9, 3)
+    ):
+        if raw[pos] != byte:
+            member = gzip_member(raw[:pos] + bytes([byte]) + raw[pos + 1 :], level)
             if len(member) == length:
                 with open(path, "r+b") as f:
                     f.seek(record.offset)
