@@ -90,6 +90,9 @@ EXTENSIONS = {
     # An archiver has no business listening on ports.
     "scrapy.extensions.telnet.TelnetConsole": None,
     "scrapy.extensions.remote_control.RemoteControl": None,
+    # Feeds export items; archiver's output is the collection. It would still handle the
+    # item_scraped signal of every capture.
+    "scrapy.extensions.feedexport.FeedExporter": None,
     "archiver.summary.RunExtension": 10,
 }
 TELNETCONSOLE_ENABLED = False
