@@ -4,7 +4,7 @@ At priority 950 it is the last downloader middleware a request passes and the fi
 response meets, so it sees the request headers as sent (User-Agent, Accept-Encoding and
 Cookie are set by earlier middlewares) and the body before HttpCompressionMiddleware (590)
 decodes it. The snapshot travels in ``request.meta`` to the spider callback, which turns it
-into an item for the pipelines.
+into an item for the archive worker (worker.py).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ absent after any crash, never a file rewritten in place. It holds
 
 The frontier never says which URLs are done: the run's CDXJ index does, after repair has made
 it agree with the WARC files (journal.py). A page's links are committed here before its
-capture is handed to the pipelines, so a committed capture never lacks its links.
+capture is handed to the archive worker, so a committed capture never lacks its links.
 
 A run that finishes deletes the file; a run that was killed, stopped or ran out of disk
 leaves it, and the next ``archiver crawl`` of the collection resumes from it.

@@ -315,7 +315,7 @@ def _run_id(warcinfo: bytes) -> str | None:
 
 
 def _index_line(headers: dict[str, str], block: bytes, name: str, member: Member) -> bytes:
-    """The line the crawl writes for this capture (see pipelines.WarcPipeline.process_item)."""
+    """The line the crawl writes for this capture (see archivist.Archivist._write)."""
     http = parse_http(block)
     content_types = [v for k, v in http.headers if k == "content-type"] if http else []
     revisit = headers.get("warc-type") == "revisit"

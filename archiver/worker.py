@@ -49,7 +49,7 @@ from archiver.items import Capture
 # not privileged) holds about 40 pages, so the crawl waits only while the worker is that far
 # behind, e.g. in a checkpoint's fsync; that wait is also what bounds the memory.
 PIPE_BYTES = 1 << 20
-REPORT_SECONDS = 1.0  # how often the worker sends its counts (progress, issue 7)
+REPORT_SECONDS = 1.0  # how often the worker sends its counts, for live progress
 _PR_SET_PDEATHSIG = 1
 _F_SETPIPE_SZ = 1031
 _CLOSE = None  # the last message the crawl process sends

@@ -1,0 +1,69 @@
+"""The archive worker process (archiver/worker.py) on its own: started, opened, closed.
+
+Crawls through it are tested everywhere else; these pin what a crawl seldom shows: a worker
+that is never opened, an archive that cannot be opened, and the lock a worker holds.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from archiver.archivist import ArchiveConfig
+from archiver.collection import Collection
+from archiver.lock import CollectionBusy, CollectionLock
+from archiver.run import DEFAULT_INDEX
+from archiver.worker import CLOSED, FAILED, ArchiveWorker
+
+
+def _config(root: Path) -> ArchiveConfig:
+    return ArchiveConfig(
+        root=root, run_id="20261125000000", index_class=DEFAULT_INDEX, warc_prefix="test",
+        warc_size=10**9, warcinfo={}, dedup_max_age=0, checkpoint_captures=500,
+        checkpoint_seconds=10.0,
+    )  # fmt: skip
+
+
+def _locked(root: Path) -> CollectionLock:
+    Collection(root).create()
+    lock = CollectionLock(root)
+    lock.acquire("20261125000000")
+    return lock
+
+
+def test_a_worker_closed_before_it_was_opened_ends_at_once(tmp_path: Path):
+    lock = _locked(tmp_path)
+    worker = ArchiveWorker(lock_fd=lock.fileno(), wake=lambda: None)
+    worker.close()
+    assert worker.process.exitcode == 0
+    assert worker.messages() == []
+    assert not list((tmp_path / "warcs").iterdir()), "nothing was written"
+
+
+def test_an_archive_that_cannot_be_opened_is_reported_and_takes_nothing(tmp_path: Path):
+    lock = _locked(tmp_path)
+    (tmp_path / "manifest.jsonl").mkdir()  # the manifest cannot be opened for appending
+    worker = ArchiveWorker(lock_fd=lock.fileno(), wake=lambda: None)
+    worker.open(_config(tmp_path), tmp_path / "frontier.sqlite3")
+    assert not worker.ready
+    worker.close()
+    (failed, closed) = worker.messages()
+    assert failed[0] == FAILED and failed[1] == "write_error"
+    assert "cannot open the archive" in failed[2] and "manifest.jsonl" in failed[2]
+    assert closed == (CLOSED, "write_error")
+    assert worker.process.exitcode == 0
+
+
+def test_the_worker_keeps_the_collection_locked_while_it_lives(tmp_path: Path):
+    lock = _locked(tmp_path)
+    worker = ArchiveWorker(lock_fd=lock.fileno(), wake=lambda: None)
+    # The crawl process lets go (as when it dies): the worker's copy still holds the lock,
+    # so no other run can start writing beside it.
+    lock.release()
+    with pytest.raises(CollectionBusy):
+        CollectionLock(tmp_path).acquire("another run")
+    worker.close()
+    after = CollectionLock(tmp_path)
+    after.acquire("another run")  # the worker is gone, and the lock with it
+    after.release()
