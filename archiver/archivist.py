@@ -12,11 +12,8 @@ durable.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import os
 import resource
-import sqlite3
 import time
 from base64 import b32encode
 from collections import Counter
@@ -30,6 +27,7 @@ from archiver.collection import Collection
 from archiver.dedup import DedupIndex, StoredPayload, UrlCapture, is_fresh, open_index
 from archiver.documents import read_document
 from archiver.exchange import header_value, merge_not_modified, mime_type
+from archiver.frontier import FrontierFiles
 from archiver.items import Capture
 from archiver.journal import Journal
 from archiver.manifest import ManifestWriter
@@ -57,35 +55,6 @@ class ArchiveConfig:
     dedup_max_age: float  # days; 0: never expires
     checkpoint_captures: int
     checkpoint_seconds: float
-
-
-class FrontierFiles:
-    """The frontier, as the journal's step 3 needs it: made durable, and its log kept short.
-
-    The crawl process commits the frontier before it hands a page's capture on, so whatever
-    links that page added are in these files by the time the worker commits the capture.
-    fsync makes every commit in the write-ahead log durable; a checkpoint then copies the log
-    into the database, so the crawl process's next commit starts it over instead of letting
-    it grow to SQLite's automatic checkpoint (4 MB), which a nearly full disk may not have.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._db: sqlite3.Connection | None = None
-
-    def sync(self) -> None:
-        wal = self.path.with_name(self.path.name + "-wal")
-        with contextlib.suppress(FileNotFoundError), open(wal, "rb+") as f:
-            os.fsync(f.fileno())
-        if self._db is None:
-            # Never creates it: the crawl process made the frontier before the worker started.
-            self._db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=rw", uri=True)
-        self._db.execute("PRAGMA wal_checkpoint(PASSIVE)")  # fsyncs the database too
-
-    def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
 
 
 def payload_digest(body: bytes) -> str:
@@ -139,7 +108,9 @@ class Archivist:
         OSError and sqlite3.Error (a full disk) go to the caller, which stops the crawl.
         """
         if item.content is not None:
-            item.document = read_document(item.content, item.content_type)
+            item.document = read_document(
+                item.content, item.content_type, detected=item.charset_detected
+            )
         self._decide(item)
         self._write(item)
         if item.document is not None:

@@ -29,18 +29,20 @@ def looks_like_html(body: bytes) -> bool:
     return head.startswith((b"<!doctype html", b"<html")) or b"<html" in head
 
 
-def read_document(body: bytes, content_type: str | None) -> Document | None:
+def read_document(
+    body: bytes, content_type: str | None, *, detected: str | None = None
+) -> Document | None:
     """The manifest document of an HTML or plain-text body (Content-Encoding already undone);
-    None for any other type."""
+    None for any other type. ``detected``: see decode_document."""
     mime = content_mime(body, content_type)
     if mime in HTML_TYPES:
-        decoded = decode_document(body, content_type, html=True)
+        decoded = decode_document(body, content_type, html=True, detected=detected)
         root = parse_html(decoded.text)
         title = html_title(root) if root is not None else None
         text = html_text(root) if root is not None else ""
         return Document(decoded.charset, decoded.source, decoded.declared, title, text)
     if mime in TEXT_TYPES:
-        decoded = decode_document(body, content_type, html=False)
+        decoded = decode_document(body, content_type, html=False, detected=detected)
         text = plain_text(decoded.text)
         return Document(decoded.charset, decoded.source, decoded.declared, None, text)
     return None

@@ -22,8 +22,10 @@ leaves it, and the next ``archiver crawl`` of the collection resumes from it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -84,8 +86,8 @@ class Frontier:
         self.path = path
         self._db = sqlite3.connect(path, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
-        # A commit after every response: NORMAL survives any crash of this process; sync()
-        # makes it survive a power loss too, at checkpoints.
+        # A commit after every response: NORMAL survives any crash of this process; the
+        # archive worker's checkpoints make it survive a power loss too (FrontierFiles).
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
         self._known: set[str] = set()
@@ -223,12 +225,6 @@ class Frontier:
                     self._db.execute("ROLLBACK")
                 raise
 
-    def sync(self) -> None:
-        """Commit, and fsync: what is committed survives a power loss too (checkpoints)."""
-        self.commit()
-        # Copying the WAL into the database fsyncs both.
-        self._db.execute("PRAGMA wal_checkpoint(PASSIVE)")
-
     def finish(self) -> None:
         """The run is complete: nothing to resume. The file goes."""
         self.close()
@@ -258,3 +254,32 @@ class Frontier:
 
     def _set_meta(self, name: str, value: str) -> None:
         self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (name, value))
+
+
+class FrontierFiles:
+    """The frontier, as the journal's step 3 needs it: made durable, and its log kept short.
+
+    The crawl process commits the frontier before it hands a page's capture on, so whatever
+    links that page added are in these files by the time the worker commits the capture.
+    fsync makes every commit in the write-ahead log durable; a checkpoint then copies the log
+    into the database, so the crawl process's next commit starts it over instead of letting
+    it grow to SQLite's automatic checkpoint (4 MB), which a nearly full disk may not have.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._db: sqlite3.Connection | None = None
+
+    def sync(self) -> None:
+        wal = self.path.with_name(self.path.name + "-wal")
+        with contextlib.suppress(FileNotFoundError), open(wal, "rb+") as f:
+            os.fsync(f.fileno())
+        if self._db is None:
+            # Never creates it: the crawl process made the frontier before the worker started.
+            self._db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=rw", uri=True)
+        self._db.execute("PRAGMA wal_checkpoint(PASSIVE)")  # fsyncs the database too
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None

@@ -18,6 +18,9 @@ class Capture:
     # reads it into ``document``.
     content: bytes | None = None
     content_type: str | None = None
+    # The charset the crawl process detected for ``content`` (an undeclared page), so the
+    # worker does not detect it again: detection is the costly part of decoding.
+    charset_detected: str | None = None
     kind: str = "L"  # link kind: "L" page, "E" requisite (what a re-check schedules it as)
     depth: int = 0
     previous: UrlCapture | None = None  # this URL's last capture in an earlier run

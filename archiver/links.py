@@ -437,16 +437,10 @@ def _join_simple(base: str, reference: str) -> str | None:
     urljoin parses both URLs and rebuilds one, for every link of every page: a quarter of the
     link extraction's time. tests/test_links.py checks this against urljoin.
     """
-    if "/." in reference or not _SIMPLE_REFERENCE.match(reference):
+    if "/." in reference or not _SIMPLE_REFERENCE.match(reference) or base.find("://") <= 0:
         return None
-    scheme_end = base.find("://")
-    if scheme_end <= 0:
-        return None
-    authority_end = _first_of(base, "/?#", scheme_end + 3)
-    if reference.startswith("/"):
-        return base[:authority_end] + reference
-    path = base[authority_end : _first_of(base, "?#", authority_end)] or "/"
-    return base[:authority_end] + path[: path.rfind("/") + 1] + reference
+    directory, root = _directory_and_root(base)
+    return root + reference[1:] if reference.startswith("/") else directory + reference
 
 
 def _first_of(text: str, characters: str, start: int) -> int:

@@ -272,15 +272,16 @@ class ArchiveSpider(scrapy.Spider):
             head = previous.response_head
             body = self._decoded(response.url, read_payload(path, stored.offset), head)
             content_type = header_value(head, b"content-type")
-            links = self._links(response.url, previous.status, body, content_type)
+            links, detected = self._links(response.url, previous.status, body, content_type)
         else:
             body = self._decoded(response.url, exchange.response_body, exchange.response_head)
             content_type = exchange.content_type
-            links = self._links(response.url, exchange.status, body, content_type)
+            links, detected = self._links(response.url, exchange.status, body, content_type)
         yield Capture(
             exchange,
             body,
             content_type,
+            charset_detected=detected,
             kind=kind.value,
             depth=depth,
             previous=previous,
@@ -335,19 +336,7 @@ class ArchiveSpider(scrapy.Spider):
         if (
             hops <= MAX_ROBOTS_REDIRECTS
             and hostname(location) == hostname(for_origin)
-            and self.frontier.add(
-                Entry(
-                    seen_key(location),
-                    location,
-                    ROLE_ROBOTS,
-                    LinkKind.REQUISITE.value,
-                    0,
-                    for_origin=for_origin,
-                    hops=hops,
-                ),
-                queued=False,
-                priority=_PRIORITY_ROBOTS,
-            )
+            and self._admit_robots(location, for_origin, hops)
         ):
             yield self._send(self._robots_request(location, for_origin, hops))
         else:  # treated as unavailable, which RFC 9309 reads as "no restrictions"
@@ -370,6 +359,17 @@ class ArchiveSpider(scrapy.Spider):
             self._follow(url, LinkKind.NAVIGATION, depth=1, referer=response.url)
         for url in found.sitemaps:
             self._sitemap(url, origin(response.url))
+
+    def _admit_robots(self, url: str, for_origin: str, hops: int) -> bool:
+        """Record a robots.txt fetch (or a redirect of one) in the frontier; False if known.
+
+        Not queued: it is sent at once, since the origin's other URLs wait for it; its
+        priority puts it first if a resume queues it again."""
+        entry = Entry(
+            seen_key(url), url, ROLE_ROBOTS, LinkKind.REQUISITE.value, 0,
+            for_origin=for_origin, hops=hops,
+        )  # fmt: skip
+        return self.frontier.add(entry, queued=False, priority=_PRIORITY_ROBOTS)
 
     def _sitemap(self, url: str, for_origin: str) -> None:
         """Fetch a sitemap robots.txt (or a sitemap index) names, on the same host only."""
@@ -487,18 +487,7 @@ class ArchiveSpider(scrapy.Spider):
             self.robots.begin(url_origin)
             self.robots.wait(url_origin, request)
             robots_url = url_origin + "/robots.txt"
-            self.frontier.add(
-                Entry(
-                    seen_key(robots_url),
-                    robots_url,
-                    ROLE_ROBOTS,
-                    LinkKind.REQUISITE.value,
-                    0,
-                    for_origin=url_origin,
-                ),
-                queued=False,  # sent at once: the origin's other URLs wait for it
-                priority=_PRIORITY_ROBOTS,  # first if a resume queues it again
-            )
+            self._admit_robots(robots_url, url_origin, 0)
             yield self._send(self._robots_request(robots_url, url_origin, 0))
             return
         verdict = self.robots.verdict(url_origin, request.url)
@@ -537,21 +526,25 @@ class ArchiveSpider(scrapy.Spider):
             self.logger.error("no captured exchange for %s; it is not in the WARC", response.url)
         return exchange
 
-    def _links(self, url: str, status: int, body: bytes, content_type: str | None) -> list[Any]:
-        """The links of a page or style sheet (its text is the archive worker's, worker.py)."""
+    def _links(
+        self, url: str, status: int, body: bytes, content_type: str | None
+    ) -> tuple[list[Any], str | None]:
+        """The links of a page or style sheet (its text is the archive worker's, worker.py),
+        and the charset detected to read it, if one was (Capture.charset_detected)."""
         mime = content_mime(body, content_type)
         if mime in HTML_TYPES:
             if 300 <= status < 400:
-                return []  # a redirect's body is archived; its Location is what is followed
+                return [], None  # a redirect's body is archived; its Location is followed
             decoded = decode_document(body, content_type, html=True)
+            detected = decoded.charset if decoded.source == "detection" else None
             root = parse_html(decoded.text)
             if root is None:
-                return []
-            return extract_html_links(root, url, encoding=decoded.charset)
+                return [], detected
+            return extract_html_links(root, url, encoding=decoded.charset), detected
         if mime in CSS_TYPES:
             decoded = decode_document(body, content_type, html=False)
-            return extract_css_links(decoded.text, url)
-        return []
+            return extract_css_links(decoded.text, url), None
+        return [], None
 
     def _decoded(self, url: str, payload: bytes, head: bytes) -> bytes:
         """The content for links and text: Content-Encoding undone, at most max_text bytes."""
