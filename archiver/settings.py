@@ -96,6 +96,8 @@ EXTENSIONS = {
     "archiver.summary.RunExtension": 10,
 }
 TELNETCONSOLE_ENABLED = False
+# No per-page DEBUG lines unless a log shows DEBUG (logformat.py).
+LOG_FORMATTER = "archiver.logformat.PageLogFormatter"
 REMOTE_CONTROL_ENABLED = False
 
 # The spider's seen-set decides what is new before a request is built.

@@ -89,8 +89,10 @@ class WrittenExchange:
 # on a 2,041-page test site (284 ms against 560 ms, 3,891,738 bytes both), and on the sample.
 # zlib-ng writes the same format (standard deflate, read by every gzip reader) at level 6 in
 # 0.54x zlib's time for 1.001x its bytes (1,000 pages of make bench's site): compression was
-# the archive worker's largest cost.
-GZIP_LEVEL = 6
+# the archive worker's largest cost. Level 3 then took 0.72x level 6's time for 1.02x its
+# bytes (5,000 pages of make bench's site: 45,289,003 against 44,397,673 bytes, still 0.985x
+# what wget wrote at level 9); level 2 crossed wget's size (1.009x), level 1 much more (1.3x).
+GZIP_LEVEL = 3
 
 
 def gzip_member(data: bytes | memoryview) -> bytes:

@@ -8,6 +8,7 @@ independent reader in tests/warcread.py, and the hand-made extras are written wi
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import json
 import shutil
@@ -20,6 +21,7 @@ import pytest
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
+import archiver.warc
 from archiver.cdxj import cdxj_line
 from archiver.errors import CollectionError
 from archiver.samplesite.server import SampleSiteServer
@@ -115,15 +117,18 @@ def _plain_html(record: Record) -> bool:
 def _flip_payload_byte_in_place(path: Path, record: Record) -> None:
     """Change one payload byte and recompress to the member's exact size: no offset moves.
 
-    Any level of stdlib zlib will do: archiver's members come from zlib-ng, whose sizes no
-    single zlib level reproduces."""
+    archiver's members come from zlib-ng at GZIP_LEVEL: the same compressor most often gives
+    the same size; any stdlib zlib level that happens to will do as well."""
     raw, length = read_member(path, record.offset)
     start = len(raw) - 4 - len(record.payload)
-    for pos, byte, level in itertools.product(
-        range(start, len(raw) - 4), b"etaoinsr", (6, 5, 4, 7, 8, 9, 3)
+    compressors = [archiver.warc.gzip_member] + [
+        functools.partial(gzip_member, level=level) for level in (6, 5, 4, 3, 7, 8, 9)
+    ]
+    for compress, pos, byte in itertools.product(
+        compressors, range(start, len(raw) - 4), b"etaoinsr"
     ):
         if raw[pos] != byte:
-            member = gzip_member(raw[:pos] + bytes([byte]) + raw[pos + 1 :], level)
+            member = compress(raw[:pos] + bytes([byte]) + raw[pos + 1 :])
             if len(member) == length:
                 with open(path, "r+b") as f:
                     f.seek(record.offset)
