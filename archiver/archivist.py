@@ -25,7 +25,7 @@ from archiver.cdxj import CdxjIndex, cdxj_line, cdxj_mime
 from archiver.changes import Change, PageState, classify
 from archiver.collection import Collection
 from archiver.dedup import DedupIndex, StoredPayload, UrlCapture, is_fresh, open_index
-from archiver.documents import read_document
+from archiver.documents import read_body
 from archiver.exchange import header_value, merge_not_modified, mime_type
 from archiver.frontier import FrontierFiles
 from archiver.items import Capture
@@ -108,9 +108,8 @@ class Archivist:
         OSError and sqlite3.Error (a full disk) go to the caller, which stops the crawl.
         """
         if item.content is not None:
-            item.document = read_document(
-                item.content, item.content_type, detected=item.charset_detected
-            )
+            reading = read_body(item.content, item.content_type, links_base=item.links_base)
+            item.document, item.links = reading.document, reading.links
         self._decide(item)
         self._write(item)
         if item.document is not None:
@@ -246,6 +245,15 @@ class Archivist:
         (the files then stay as they are, for the next run's repair)."""
         try:
             self.journal.close()
+        finally:
+            self.index.close()
+            self.frontier.close()
+
+    def abandon(self) -> None:
+        """Every file closed without a last checkpoint: what the last one did not commit is
+        cut by the next run's repair, and fetched again when it resumes."""
+        try:
+            self.journal.abandon()
         finally:
             self.index.close()
             self.frontier.close()

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from archiver.dedup import StoredPayload, UrlCapture
 from archiver.exchange import Exchange
+from archiver.links import Link
 from archiver.manifest import Document
 from archiver.warc import Revisit, WrittenExchange
 
@@ -18,11 +19,13 @@ class Capture:
     # reads it into ``document``.
     content: bytes | None = None
     content_type: str | None = None
-    # The charset the crawl process detected for ``content`` (an undeclared page), so the
-    # worker does not detect it again: detection is the costly part of decoding.
-    charset_detected: str | None = None
+    # Set when the crawl process wants the links of ``content`` back from the worker (an
+    # HTML page or style sheet): the URL they resolve against, and the Referer they are
+    # followed with. The worker reads text and links in one parse and sends them back
+    # (worker.LINKS) before the capture can be committed.
+    links_base: str | None = None
     kind: str = "L"  # link kind: "L" page, "E" requisite (what a re-check schedules it as)
-    depth: int = 0
+    depth: int = 0  # link hops from a seed
     previous: UrlCapture | None = None  # this URL's last capture in an earlier run
     # A 304 answered a conditional request: the stored payload it confirmed.
     not_modified: StoredPayload | None = None
@@ -31,6 +34,7 @@ class Capture:
     revisit: Revisit | None = None
     change: str = ""
     document: Document | None = None  # set for HTML and plain-text documents
+    links: list[Link] = field(default_factory=list)  # read when links_base is set
     written: WrittenExchange | None = None
 
     def __repr__(self) -> str:

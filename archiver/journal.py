@@ -138,15 +138,20 @@ class Journal:
         try:
             self.checkpoint()
         except BaseException:
-            self.writer.abandon()
-            self.cdxj.abandon()
-            self._close_manifest()
+            self.abandon()
             raise
         self.writer.close()
         try:
             self.cdxj.close()
         except OSError as exc:  # a full disk: the unsorted .open index is repaired next run
             logger.warning("the index was left unsorted (%s); the next run repairs it", exc)
+        self._close_manifest()
+
+    def abandon(self) -> None:
+        """Every file closed as it is, nothing more committed: the WARC file keeps its .open
+        name, and the next run's repair cuts it back to its last mark."""
+        self.writer.abandon()
+        self.cdxj.abandon()
         self._close_manifest()
 
     def _close_manifest(self) -> None:

@@ -1,9 +1,10 @@
 """The item pipeline: hands each capture to the archive worker, and stops the crawl when the
 collection cannot be written.
 
-The archiving itself (dedup, records, manifest and index lines, checkpoints) runs in the
-worker process (worker.py, archivist.py), on the core the crawl leaves free. What it counts
-comes back into the crawl's stats, so the run summary and the log read as from one process.
+The archiving itself (text and links, dedup, records, manifest and index lines, checkpoints)
+runs in the worker process (worker.py, archivist.py), on the core the crawl leaves free. The
+links it reads go to the spider (ArchiveSpider.admit_links); what it counts comes back into
+the crawl's stats, so the run summary and the log read as from one process.
 """
 
 from __future__ import annotations
@@ -13,18 +14,21 @@ import logging
 import platform
 import socket
 import sqlite3
+from collections.abc import Callable
 from importlib.metadata import version
 from typing import TYPE_CHECKING, Any
 
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.defer import deferred_from_coro
+from twisted.internet.interfaces import IReadDescriptor
+from zope.interface import implementer
 
 import archiver
 from archiver.archivist import ArchiveConfig
 from archiver.errors import write_error_reason
 from archiver.items import Capture
 from archiver.run import DEFAULT_INDEX, Run, crawl_settings
-from archiver.worker import CLOSED, DIED, FAILED, LOG, STATS, ArchiveWorker
+from archiver.worker import CLOSED, DIED, FAILED, LINKS, LOG, STATS, SYNC, ArchiveWorker
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -76,20 +80,20 @@ def stop_crawl(crawler: Crawler, reason: str, message: str) -> None:
 
 
 class ArchivePipeline:
-    """Sends captures to the archive worker; applies what it reports on the reactor thread."""
+    """Sends captures to the archive worker; applies what it says on the reactor thread."""
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         assert crawler.stats is not None
         self.stats = crawler.stats
         self.closing = False
-        from twisted.internet import reactor  # the one Scrapy installed; not at import time
-
+        # False once the frontier failed to take a page's links: no capture may be committed
+        # from then on, as its links might be missing (worker.py).
+        self.links_committed = True
         # Started now, so that its start-up overlaps the crawl's; opened in open_spider.
-        self.worker = ArchiveWorker(
-            lock_fd=Run.of(crawler).lock.fileno(),
-            wake=lambda: reactor.callFromThread(self._take_messages),  # type: ignore[attr-defined]
-        )
+        self.worker = ArchiveWorker(lock_fd=Run.of(crawler).lock.fileno())
+        self._watch = _Readable(self.worker.fileno, self._take_messages)
+        self._watching = False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArchivePipeline:
@@ -100,7 +104,7 @@ class ArchivePipeline:
         return cls(crawler)
 
     def open_spider(self) -> None:
-        from twisted.internet import reactor
+        from twisted.internet import reactor  # the one Scrapy installed; not at import time
 
         run = Run.of(self.crawler)
         settings = self.crawler.settings
@@ -116,7 +120,13 @@ class ArchivePipeline:
             checkpoint_seconds=settings.getfloat("ARCHIVER_CHECKPOINT_SECONDS"),
         )
         self.worker.open(config, run.frontier.path)
-        if not self.worker.ready:  # it says why, and the crawl stops before it fetches much
+        reactor.addReader(self._watch)  # type: ignore[attr-defined]
+        self._watching = True
+        if self.worker.ready:
+            spider = self.crawler.spider
+            if hasattr(spider, "links_from_worker"):  # an ArchiveSpider: see admit_links
+                spider.links_from_worker = True
+        else:  # it says why, and the crawl stops before it fetches much
             reactor.callLater(0, self._take_messages)  # type: ignore[attr-defined]
 
     def process_item(self, item: Any) -> Any:
@@ -129,13 +139,42 @@ class ArchivePipeline:
 
     def close_spider(self) -> None:
         self.closing = True
-        self.worker.close()
-        self._take_messages()
+        self._unwatch()
+        # The worker's last checkpoint commits every capture it holds: the links of each
+        # must be in the frontier first. What a stopped crawl had in the pipe comes back
+        # within a fraction of a second.
+        spider = self.crawler.spider
+        while getattr(spider, "links_pending", 0) > 0 and not self.worker.ended:
+            self._handle(self.worker.receive(wait=True))
+        self.worker.close(links_committed=self.links_committed)
+        while not self.worker.ended:
+            self._handle(self.worker.receive(wait=True))
+        self._handle(self.worker.receive())  # how it ended, if it never said CLOSED
+        self.worker.join()
 
     def _take_messages(self) -> None:
-        for message in self.worker.messages():
+        self._handle(self.worker.receive())
+        if self.worker.ended:
+            self._unwatch()
+
+    def _unwatch(self) -> None:
+        from twisted.internet import reactor
+
+        if self._watching:
+            self._watching = False
+            reactor.removeReader(self._watch)  # type: ignore[attr-defined]
+
+    def _handle(self, messages: list[tuple[Any, ...]]) -> None:
+        for message in messages:
             kind = message[0]
-            if kind == STATS:
+            if kind == LINKS:
+                _, base, depth, links = message
+                admitted = self.crawler.spider.admit_links(base, depth, links)  # type: ignore[union-attr]
+                self.links_committed = self.links_committed and admitted
+            elif kind == SYNC:
+                if self.links_committed:  # otherwise the worker commits nothing more
+                    self.worker.synced()
+            elif kind == STATS:
                 _, added, values = message
                 for key, count in added.items():
                     self.stats.inc_value(key, count)
@@ -164,3 +203,22 @@ class ArchivePipeline:
                 self.stats.set_value("archiver/stop_reason", reason)
             return
         stop_crawl(self.crawler, reason, text)
+
+
+@implementer(IReadDescriptor)
+class _Readable:
+    """The worker's end of the results pipe, watched by the reactor: its messages are read
+    on the reactor's thread when they come, with no thread of their own."""
+
+    def __init__(self, fileno: Callable[[], int], on_read: Callable[[], None]) -> None:
+        self.fileno = fileno
+        self._on_read = on_read
+
+    def doRead(self) -> None:
+        self._on_read()
+
+    def connectionLost(self, reason: object) -> None:
+        pass
+
+    def logPrefix(self) -> str:
+        return "archiver-worker"

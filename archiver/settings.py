@@ -40,6 +40,9 @@ ARCHIVER_CHECKPOINT_CAPTURES = 500  # ... or after this many captures (journal.p
 ARCHIVER_NO_WARC = False  # measurement only: crawl and parse, archive nothing (benchmarks)
 ARCHIVER_RESTART = False  # abandon an unfinished run's frontier instead of resuming it
 ARCHIVER_BLOCK_PRIVATE_IPS = False  # refuse private, loopback, link-local addresses
+# Pages the archive worker may have yet to read (text and links) before the crawl process reads
+# the next one itself, so that the busier process gets help (spider.py).
+ARCHIVER_WORKER_BACKLOG = 16
 
 USER_AGENT = f"archiver/{archiver.__version__} (web archiving crawler; +https://github.com/archiver-project/archiver)"
 

@@ -6,9 +6,14 @@ captures, page links obey the scope prefixes, requisites may come from the page'
 
 Every URL admitted goes into the run's frontier (frontier.py), which is also the seen-set and
 the queue: ``start`` feeds Scrapy from it a few requests ahead of the downloader, so requests
-are built only when they are about to be sent and memory does not grow with the crawl. Each
-callback commits the frontier before it hands anything on, so a page's links are on disk
-before its capture can be: a resumed run misses no link of a page it does not fetch again.
+are built only when they are about to be sent and memory does not grow with the crawl.
+
+A page's links are read by the archive worker (worker.py), in the parse that reads its text,
+and come back to ``admit_links``; a crawl with no worker (--no-warc) reads them here. Either
+way they are committed to the frontier before the capture can be: each callback commits the
+frontier before it hands anything on, and the worker asks the crawl process to confirm the
+links it sent before each checkpoint. So a resumed run misses no link of a page it does not
+fetch again.
 """
 
 from __future__ import annotations
@@ -33,17 +38,16 @@ from w3lib.url import safe_url_string
 from archiver.capture import EXCHANGE_KEY
 from archiver.decoding import decode_content
 from archiver.dedup import StoredPayload, UrlCapture, is_fresh
-from archiver.documents import CSS_TYPES, HTML_TYPES, content_mime, looks_like_html
+from archiver.documents import CSS_TYPES, HTML_TYPES, content_mime, looks_like_html, read_body
 from archiver.exchange import Exchange, header_value
 from archiver.frontier import ROLE_PAGE, ROLE_ROBOTS, ROLE_SITEMAP, Entry, Frontier
 from archiver.items import Capture
-from archiver.links import LinkKind, extract_css_links, extract_html_links
+from archiver.links import LinkKind
 from archiver.pipelines import stop_on_write_error
 from archiver.robots import MAX_ROBOTS_BYTES, RobotsRules
 from archiver.run import Run
 from archiver.scope import Scope, default_prefix
 from archiver.sitemaps import parse_sitemap
-from archiver.text import decode_document, parse_html
 from archiver.traps import TrapGuard, TrapRules
 from archiver.urls import hostname, is_http, origin, seen_key
 from archiver.warc import read_payload
@@ -137,6 +141,13 @@ class ArchiveSpider(scrapy.Spider):
         self._window = 4 * max(1, settings.getint("CONCURRENT_REQUESTS"))
         self._wake: asyncio.Event | None = None
         self._taken: deque[Entry] = deque()  # taken from the frontier, not yet sent
+        # The archive pipeline sets this once its worker is open: pages' links are then read
+        # there and come back to admit_links; until they have, the crawl is not over.
+        self.links_from_worker = False
+        self.links_pending = 0
+        # Past this many pending, the page is read here: enough to keep the worker busy,
+        # few enough that the busier process gets help.
+        self.worker_backlog = settings.getint("ARCHIVER_WORKER_BACKLOG")
 
     @property
     def frontier(self) -> Frontier:
@@ -157,8 +168,13 @@ class ArchiveSpider(scrapy.Spider):
             while True:
                 for request in self._refill():
                     yield request
-                if self._outstanding == 0 and not self._taken and not self.frontier.has_queued():
-                    # Nothing queued or in flight: nothing can add to the frontier any more.
+                if (
+                    self._outstanding == 0
+                    and self.links_pending == 0
+                    and not self._taken
+                    and not self.frontier.has_queued()
+                ):
+                    # Nothing queued, in flight or being read: nothing can add to the frontier.
                     if self.robots.waiting():  # a robots.txt fetch was lost: a bug
                         self.logger.error("URLs still wait for a robots.txt that never came")
                     return
@@ -272,29 +288,63 @@ class ArchiveSpider(scrapy.Spider):
             head = previous.response_head
             body = self._decoded(response.url, read_payload(path, stored.offset), head)
             content_type = header_value(head, b"content-type")
-            links, detected = self._links(response.url, previous.status, body, content_type)
+            status = previous.status
         else:
             body = self._decoded(response.url, exchange.response_body, exchange.response_head)
             content_type = exchange.content_type
-            links, detected = self._links(response.url, exchange.status, body, content_type)
-        yield Capture(
-            exchange,
-            body,
-            content_type,
-            charset_detected=detected,
-            kind=kind.value,
-            depth=depth,
-            previous=previous,
+            status = exchange.status
+        capture = Capture(
+            exchange, body, content_type, kind=kind.value, depth=depth, previous=previous,
             not_modified=stored,
-        )
+        )  # fmt: skip
         location = redirect_target(response)
         if location:
             self.stats_inc("archiver/redirects_followed")
             seed = response.meta.get(_SEED, False)
             self._follow(location, kind, depth=depth, referer=response.url, seed=seed)
-        for link in links:
-            link_depth = depth + 1 if link.kind is LinkKind.NAVIGATION else depth
-            self._follow(link.url, link.kind, depth=link_depth, referer=response.url)
+        links_base = response.url if _has_links(status, body, content_type) else None
+        if self.links_from_worker and self.links_pending < self.worker_backlog:
+            capture.links_base = links_base  # the worker reads text and links
+            if links_base is not None:
+                self.links_pending += 1
+        else:
+            # No worker (--no-warc), or it is behind: this process reads the page, text too
+            # for the worker, so that neither process waits for the other.
+            text = self.links_from_worker
+            reading = read_body(body, content_type, text=text, links_base=links_base)
+            if text:
+                capture.content, capture.document = None, reading.document
+                if links_base is not None or reading.document is not None:
+                    self.stats_inc("archiver/pages_read_in_crawl")
+            for link in reading.links:
+                self._follow_link(link.url, link.kind, depth, response.url)
+        yield capture
+
+    def admit_links(self, base: str, depth: int, links: list[tuple[str, str]]) -> bool:
+        """Follow the links the archive worker read from the page at ``base`` (its capture's
+        links_base and depth), and commit them. False: the frontier could not be written (a
+        full disk; the crawl stops), so they are not on disk.
+
+        The requests they make room for are sent by ``start``, which this wakes: the
+        callbacks keep the window full while anything is queued.
+        """
+        self.links_pending -= 1
+        try:
+            for url, kind in links:
+                self._follow_link(url, LinkKind(kind), depth, base)
+            self.frontier.commit()
+        except sqlite3.Error as exc:
+            stop_on_write_error(self.crawler, exc)
+            return False
+        finally:
+            if self._wake is not None:
+                self._wake.set()
+        return True
+
+    def _follow_link(self, url: str, kind: LinkKind, depth: int, referer: str) -> None:
+        """Follow a link found on a page ``depth`` hops from a seed."""
+        link_depth = depth + 1 if kind is LinkKind.NAVIGATION else depth
+        self._follow(url, kind, depth=link_depth, referer=referer)
 
     def _confirmed_payload(
         self, exchange: Exchange, previous: UrlCapture | None
@@ -526,26 +576,6 @@ class ArchiveSpider(scrapy.Spider):
             self.logger.error("no captured exchange for %s; it is not in the WARC", response.url)
         return exchange
 
-    def _links(
-        self, url: str, status: int, body: bytes, content_type: str | None
-    ) -> tuple[list[Any], str | None]:
-        """The links of a page or style sheet (its text is the archive worker's, worker.py),
-        and the charset detected to read it, if one was (Capture.charset_detected)."""
-        mime = content_mime(body, content_type)
-        if mime in HTML_TYPES:
-            if 300 <= status < 400:
-                return [], None  # a redirect's body is archived; its Location is followed
-            decoded = decode_document(body, content_type, html=True)
-            detected = decoded.charset if decoded.source == "detection" else None
-            root = parse_html(decoded.text)
-            if root is None:
-                return [], detected
-            return extract_html_links(root, url, encoding=decoded.charset), detected
-        if mime in CSS_TYPES:
-            decoded = decode_document(body, content_type, html=False)
-            return extract_css_links(decoded.text, url), None
-        return [], None
-
     def _decoded(self, url: str, payload: bytes, head: bytes) -> bytes:
         """The content for links and text: Content-Encoding undone, at most max_text bytes."""
         decoded = decode_content(payload, header_value(head, b"content-encoding"), self.max_text)
@@ -594,6 +624,13 @@ def redirect_target(response: Response) -> str | None:
     # Location bytes are usually ASCII; latin-1 keeps any other byte instead of failing.
     target = safe_url_string(response.urljoin(location.decode("latin-1").strip()))
     return target if is_http(target) else None
+
+
+def _has_links(status: int, body: bytes, content_type: str | None) -> bool:
+    """Links are read from HTML pages and style sheets; a redirect's body is archived, but
+    its Location is what is followed."""
+    mime = content_mime(body, content_type)
+    return mime in CSS_TYPES or (mime in HTML_TYPES and not 300 <= status < 400)
 
 
 def _is_html(exchange: Exchange, body: bytes) -> bool:

@@ -78,6 +78,8 @@ def build_summary(crawler: Crawler, run: Run, reason: str, ended: datetime) -> d
             # Seen by the capture middleware; differs from captures only if one was lost.
             "exchanges_captured": stats.get("archiver/exchanges_captured", 0),
             "documents": stats.get("archiver/manifest_lines", 0),
+            # Read for text and links by the crawl process, as the archive worker was behind.
+            "pages_read_in_crawl": stats.get("archiver/pages_read_in_crawl", 0),
             "by_status": _prefixed(stats, "archiver/status/"),
             "by_mime": _prefixed(stats, "archiver/mime/"),
             "fetch_errors": _prefixed(stats, "archiver/fetch_errors/"),

@@ -177,14 +177,8 @@ class Decoded:
 # --------------------------------------------------------------------------- decoding
 
 
-def decode_document(
-    body: bytes, content_type: str | None, *, html: bool, detected: str | None = None
-) -> Decoded:
-    """Decode `body` the way a browser would pick its encoding; never raises.
-
-    ``detected``: the charset an earlier call detected for this same body (its ``charset``
-    when its ``source`` was "detection"), so that detection, the costly step, is not run again.
-    """
+def decode_document(body: bytes, content_type: str | None, *, html: bool) -> Decoded:
+    """Decode `body` the way a browser would pick its encoding; never raises."""
     header_label = _header_label(content_type)
     bom = _sniff_bom(body)
     if bom is not None:
@@ -202,8 +196,6 @@ def decode_document(
         return decoded
 
     declared = header_label or meta_label
-    if detected is not None:  # a strict decode that succeeded equals a replacing one
-        return Decoded(_decode(body, detected, "replace"), detected, "detection", declared)
     found = _detect(body)
     if found is not None:
         charset, text = found

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import subprocess
 import sys
@@ -319,3 +320,53 @@ def test_no_warc_crawls_the_same_urls_and_archives_nothing(
     assert sorted(r.target for r in measured.requests) == sorted(
         r.target for r in sample_crawl.requests
     )
+
+
+def _scrapy_crawl(server: SampleSiteServer, out: Path, *settings: str) -> None:
+    seed = f"http://{SAMPLE_HOST}:{server.port}/archive/etext/"
+    args = ["-s", f"ARCHIVER_OUTPUT={out}", "-s", "LOG_LEVEL=WARNING"]
+    args += ["-s", f"ARCHIVER_RESOLVE={SAMPLE_HOST}:{server.port}:127.0.0.1"]
+    for setting in settings:
+        args += ["-s", setting]
+    scrapy = Path(sys.executable).parent / "scrapy"
+    proc = subprocess.run(
+        [str(scrapy), "crawl", "archive", "-a", f"seeds={seed}", *args],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+
+
+def _documents(out: Path) -> dict[str, dict]:
+    """Each manifest line by URL, without what differs between two runs of one crawl."""
+    documents = {}
+    for line in (out / "manifest.jsonl").read_text(encoding="utf-8").splitlines():
+        document = json.loads(line)
+        for varies in ("timestamp", "record_id", "warc_filename", "warc_offset", "warc_length"):
+            del document[varies]
+        del document["run"]
+        documents[document["url"]] = document
+    return documents
+
+
+def test_pages_read_by_either_process_give_the_same_documents_and_links(tmp_path: Path):
+    """The archive worker reads pages (text and links) while it keeps up; past its backlog the
+    crawl process reads them itself. Either way the crawl and the manifest are the same."""
+    with SampleSiteServer() as server:
+        _scrapy_crawl(server, tmp_path / "worker", "ARCHIVER_WORKER_BACKLOG=1000000")
+        by_worker = sorted(r.target for r in server.requests)
+        _scrapy_crawl(server, tmp_path / "crawl", "ARCHIVER_WORKER_BACKLOG=0")
+        by_crawl = sorted(r.target for r in server.requests[len(by_worker) :])
+    assert by_worker == by_crawl and len(by_worker) > 50
+    worker_documents, crawl_documents = (
+        _documents(tmp_path / "worker"), _documents(tmp_path / "crawl"),
+    )  # fmt: skip
+    assert worker_documents.keys() == crawl_documents.keys()
+    for url, document in worker_documents.items():
+        assert document == crawl_documents[url]
+    summaries = [
+        json.loads(next((tmp_path / name / "runs").glob("*.json")).read_text())
+        for name in ("worker", "crawl")
+    ]
+    read_in_crawl = [summary["counts"]["pages_read_in_crawl"] for summary in summaries]
+    assert read_in_crawl[0] == 0
+    assert read_in_crawl[1] >= len(crawl_documents)  # and the style sheets, for their links

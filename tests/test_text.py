@@ -567,13 +567,3 @@ def _benchmark(rounds: int = 1000) -> None:
 
 if __name__ == "__main__":
     _benchmark()
-
-
-def test_a_charset_detected_before_decodes_the_same_without_detecting_again(monkeypatch):
-    """The crawl process detects an undeclared page's charset for its links and hands it to
-    the archive worker, which must read the same text without detecting again."""
-    body = b"<p>caf\xe9 na\xefve, \x93quoted\x94 \xe0 la mode</p>" * 40
-    first = decode_document(body, "text/html", html=True)
-    assert first.source == "detection" and first.charset == "windows-1252"
-    monkeypatch.setattr(archiver.text, "_detect", lambda _: pytest.fail("detected again"))
-    assert decode_document(body, "text/html", html=True, detected=first.charset) == first

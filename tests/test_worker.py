@@ -32,23 +32,33 @@ def _locked(root: Path) -> CollectionLock:
     return lock
 
 
+def _said(worker: ArchiveWorker) -> list[tuple]:
+    """Everything the worker says until it ends; then it is joined."""
+    said = []
+    while not worker.ended:
+        said += worker.receive(wait=True)
+    said += worker.receive()
+    worker.join()
+    return said
+
+
 def test_a_worker_closed_before_it_was_opened_ends_at_once(tmp_path: Path):
     lock = _locked(tmp_path)
-    worker = ArchiveWorker(lock_fd=lock.fileno(), wake=lambda: None)
+    worker = ArchiveWorker(lock_fd=lock.fileno())
     worker.close()
+    assert _said(worker) == []
     assert worker.process.exitcode == 0
-    assert worker.messages() == []
     assert not list((tmp_path / "warcs").iterdir()), "nothing was written"
 
 
 def test_an_archive_that_cannot_be_opened_is_reported_and_takes_nothing(tmp_path: Path):
     lock = _locked(tmp_path)
     (tmp_path / "manifest.jsonl").mkdir()  # the manifest cannot be opened for appending
-    worker = ArchiveWorker(lock_fd=lock.fileno(), wake=lambda: None)
+    worker = ArchiveWorker(lock_fd=lock.fileno())
     worker.open(_config(tmp_path), tmp_path / "frontier.sqlite3")
     assert not worker.ready
     worker.close()
-    (failed, closed) = worker.messages()
+    (failed, closed) = _said(worker)
     assert failed[0] == FAILED and failed[1] == "write_error"
     assert "cannot open the archive" in failed[2] and "manifest.jsonl" in failed[2]
     assert closed == (CLOSED, "write_error")
@@ -57,13 +67,14 @@ def test_an_archive_that_cannot_be_opened_is_reported_and_takes_nothing(tmp_path
 
 def test_the_worker_keeps_the_collection_locked_while_it_lives(tmp_path: Path):
     lock = _locked(tmp_path)
-    worker = ArchiveWorker(lock_fd=lock.fileno(), wake=lambda: None)
+    worker = ArchiveWorker(lock_fd=lock.fileno())
     # The crawl process lets go (as when it dies): the worker's copy still holds the lock,
     # so no other run can start writing beside it.
     lock.release()
     with pytest.raises(CollectionBusy):
         CollectionLock(tmp_path).acquire("another run")
     worker.close()
+    assert _said(worker) == []
     after = CollectionLock(tmp_path)
     after.acquire("another run")  # the worker is gone, and the lock with it
     after.release()
