@@ -90,8 +90,11 @@ class ArchivePipeline:
         # False once the frontier failed to take a page's links: no capture may be committed
         # from then on, as its links might be missing (worker.py).
         self.links_committed = True
-        # Started now, so that its start-up overlaps the crawl's; opened in open_spider.
-        self.worker = ArchiveWorker(lock_fd=Run.of(crawler).lock.fileno())
+        # Started by `archiver crawl` already, or now, so that its start-up overlaps the
+        # crawl's; opened in open_spider.
+        run = Run.of(crawler)
+        self.worker = run.worker or ArchiveWorker(lock_fd=run.lock.fileno())
+        run.worker = None  # this pipeline closes it
         self._watch = _Readable(self.worker.fileno, self._take_messages)
         self._watching = False
 

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.settings import BaseSettings
 
+    from archiver.worker import ArchiveWorker
+
 logger = logging.getLogger(__name__)
 _ATTR = "_archiver_run"
 DEFAULT_INDEX = "archiver.dedup.SqliteDedupIndex"
@@ -46,6 +48,8 @@ class Run:
     previous_run: str | None  # the collection's last run before this one
     resumes: int = 0  # how often this run was resumed (0: a new run)
     closed: bool = False
+    # Started by `archiver crawl` before Scrapy is, for the archive pipeline to take.
+    worker: ArchiveWorker | None = None
 
     @classmethod
     def of(cls, crawler: Crawler) -> Run:
@@ -130,6 +134,8 @@ class Run:
         if self.closed:
             return
         self.closed = True
+        if self.worker is not None:  # the crawl ended before its pipeline took the worker
+            self.worker.stop()
         try:
             self.index.close()
             if finished:

@@ -160,6 +160,13 @@ class ArchiveWorker:
         self._send((CLOSE, links_committed))
         self._items.close()
 
+    def stop(self) -> None:
+        """Close a worker that was never opened, and wait for its end."""
+        self.close()
+        while not self.ended:
+            self.receive(wait=True)
+        self.join()
+
     def join(self) -> None:
         """Wait for the worker to exit, once it has ended."""
         self.process.join()

@@ -13,7 +13,7 @@ import pytest
 from archiver.archivist import ArchiveConfig
 from archiver.collection import Collection
 from archiver.lock import CollectionBusy, CollectionLock
-from archiver.run import DEFAULT_INDEX
+from archiver.run import DEFAULT_INDEX, Run
 from archiver.worker import CLOSED, FAILED, ArchiveWorker
 
 
@@ -77,4 +77,16 @@ def test_the_worker_keeps_the_collection_locked_while_it_lives(tmp_path: Path):
     assert _said(worker) == []
     after = CollectionLock(tmp_path)
     after.acquire("another run")  # the worker is gone, and the lock with it
+    after.release()
+
+
+def test_a_worker_started_for_a_run_that_never_crawls_ends_with_the_run(tmp_path: Path):
+    # `archiver crawl` starts the worker before Scrapy; if the crawl fails before its
+    # pipeline takes the worker, closing the run ends it and frees the collection.
+    run = Run.start(tmp_path)
+    run.worker = worker = ArchiveWorker(lock_fd=run.lock.fileno())
+    run.close()
+    assert worker.ended and worker.process.exitcode == 0
+    after = CollectionLock(tmp_path)
+    after.acquire("another run")
     after.release()
