@@ -12,10 +12,8 @@ durable.
 
 from __future__ import annotations
 
-import hashlib
 import resource
 import time
-from base64 import b32encode
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +35,7 @@ from archiver.warc import (
     Revisit,
     WarcFileWriter,
     WrittenExchange,
+    sha1_digest,
 )
 
 LISTED_PAGES = 10_000  # URLs per change named in the run summary
@@ -55,11 +54,6 @@ class ArchiveConfig:
     dedup_max_age: float  # days; 0: never expires
     checkpoint_captures: int
     checkpoint_seconds: float
-
-
-def payload_digest(body: bytes) -> str:
-    """sha1, base32: the WARC-Payload-Digest form CDX tools and pywb expect."""
-    return "sha1:" + b32encode(hashlib.sha1(body).digest()).decode("ascii")
 
 
 @dataclass(slots=True)
@@ -130,7 +124,7 @@ class Archivist:
             )
             self.stats["archiver/dedup/not_modified"] += 1
         else:
-            item.payload_digest = payload_digest(exchange.response_body)
+            item.payload_digest = sha1_digest(exchange.response_body)
             found = self.index.payload(item.payload_digest)
             fresh = found is not None and is_fresh(found, self.config.dedup_max_age)
             if found is not None and fresh and not exchange.truncated:

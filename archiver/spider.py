@@ -72,6 +72,9 @@ _NAVIGATION = LinkKind.NAVIGATION.value
 _PRIORITIES = {(ROLE_PAGE, _NAVIGATION): 0, (ROLE_PAGE, LinkKind.REQUISITE.value): 1}
 _PRIORITY_ROBOTS = 2
 _TAKE_BATCH = 256
+# URLs known to be in the frontier, skipped by _follow_links without computing their key:
+# pages repeat their site's navigation. Bounded; about 2 MB.
+_ADMITTED_URLS = 16_384
 
 
 def _committed(
@@ -141,6 +144,7 @@ class ArchiveSpider(scrapy.Spider):
         self._window = 4 * max(1, settings.getint("CONCURRENT_REQUESTS"))
         self._wake: asyncio.Event | None = None
         self._taken: deque[Entry] = deque()  # taken from the frontier, not yet sent
+        self._admitted_urls: set[str] = set()
         # The archive pipeline sets this once its worker is open: pages' links are then read
         # there and come back to admit_links; until they have, the crawl is not over.
         self.links_from_worker = False
@@ -316,8 +320,8 @@ class ArchiveSpider(scrapy.Spider):
                 capture.content, capture.document = None, reading.document
                 if links_base is not None or reading.document is not None:
                     self.stats_inc("archiver/pages_read_in_crawl")
-            for link in reading.links:
-                self._follow_link(link.url, link.kind, depth, response.url)
+            links = [(link.url, link.kind.value) for link in reading.links]
+            self._follow_links(links, depth, response.url)
         yield capture
 
     def admit_links(self, base: str, depth: int, links: list[tuple[str, str]]) -> bool:
@@ -330,8 +334,7 @@ class ArchiveSpider(scrapy.Spider):
         """
         self.links_pending -= 1
         try:
-            for url, kind in links:
-                self._follow_link(url, LinkKind(kind), depth, base)
+            self._follow_links(links, depth, base)
             self.frontier.commit()
         except sqlite3.Error as exc:
             stop_on_write_error(self.crawler, exc)
@@ -341,10 +344,20 @@ class ArchiveSpider(scrapy.Spider):
                 self._wake.set()
         return True
 
-    def _follow_link(self, url: str, kind: LinkKind, depth: int, referer: str) -> None:
-        """Follow a link found on a page ``depth`` hops from a seed."""
-        link_depth = depth + 1 if kind is LinkKind.NAVIGATION else depth
-        self._follow(url, kind, depth=link_depth, referer=referer)
+    def _follow_links(self, links: list[tuple[str, str]], depth: int, referer: str) -> None:
+        """Follow the links found on a page ``depth`` hops from a seed."""
+        known = self._admitted_urls
+        for url, kind in links:
+            if url in known:  # most links are to pages admitted already: the site's navigation
+                continue
+            link_kind = LinkKind(kind)
+            link_depth = depth + 1 if link_kind is LinkKind.NAVIGATION else depth
+            self._follow(url, link_kind, depth=link_depth, referer=referer)
+
+    def _admitted(self, url: str) -> None:
+        if len(self._admitted_urls) >= _ADMITTED_URLS:
+            self._admitted_urls.clear()  # crude, but bounded; the URLs in use come back at once
+        self._admitted_urls.add(url)
 
     def _confirmed_payload(
         self, exchange: Exchange, previous: UrlCapture | None
@@ -466,6 +479,7 @@ class ArchiveSpider(scrapy.Spider):
             return
         key = seen_key(url)
         if key in self.frontier:
+            self._admitted(url)
             return
         trap = self.traps.reason(url)
         if trap:
@@ -494,6 +508,7 @@ class ArchiveSpider(scrapy.Spider):
             self.stats_inc("archiver/links/out_of_scope")
             return
         self._queue(Entry(key, url, ROLE_PAGE, kind.value, depth, seed=seed, referer=referer))
+        self._admitted(url)
 
     def _queue(self, entry: Entry) -> None:
         # Requisites complete a page already taken: they go before the next page.

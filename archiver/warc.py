@@ -7,9 +7,11 @@ writer only writes; when to fsync (checkpoints) and rotate is the journal's call
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import socket
+from base64 import b32encode
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -99,6 +101,14 @@ def gzip_member(data: bytes | memoryview) -> bytes:
     """One whole gzip member: what each record of a .warc.gz must be (WARC 1.1 annex D.2)."""
     compressor = zlib_ng.compressobj(GZIP_LEVEL, zlib_ng.DEFLATED, zlib_ng.MAX_WBITS + 16)
     return compressor.compress(data) + compressor.flush()
+
+
+def sha1_digest(*parts: bytes) -> str:
+    """sha1 of the parts, in base32: the WARC digest form CDX tools and pywb expect."""
+    digest = hashlib.sha1()
+    for part in parts:
+        digest.update(part)
+    return "sha1:" + b32encode(digest.digest()).decode("ascii")
 
 
 def file_name(prefix: str, created: datetime, serial: int, host: str) -> str:
@@ -222,6 +232,10 @@ class WarcFileWriter:
     def _http_record(
         self, url: str, kind: str, head: bytes, body: bytes, headers: dict[str, str]
     ) -> object:
+        # Digests computed here from the bytes at hand: warcio would read them back out of
+        # the record's stream to compute the same.
+        headers.setdefault("WARC-Payload-Digest", sha1_digest(body))
+        headers["WARC-Block-Digest"] = sha1_digest(head, body)
         return self.builder.create_warc_record(
             url,
             kind,
@@ -243,6 +257,7 @@ class WarcFileWriter:
                 "WARC-Payload-Digest": revisit.digest,
                 # The block holds the HTTP head only; the payload is the referred record's.
                 "WARC-Truncated": "length",
+                "WARC-Block-Digest": sha1_digest(revisit.head),
             }
         )
         return self.builder.create_warc_record(
