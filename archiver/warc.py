@@ -111,6 +111,9 @@ def sha1_digest(*parts: bytes) -> str:
     return "sha1:" + b32encode(digest.digest()).decode("ascii")
 
 
+_EMPTY_DIGEST = sha1_digest(b"")  # a request's payload, mostly; base32 is slow in Python
+
+
 def file_name(prefix: str, created: datetime, serial: int, host: str) -> str:
     """``PREFIX-YYYYMMDDhhmmss-SERIAL-HOST.warc.gz``, safe as a file name whatever the inputs."""
     stamp = created.strftime("%Y%m%d%H%M%S")
@@ -234,7 +237,8 @@ class WarcFileWriter:
     ) -> object:
         # Digests computed here from the bytes at hand: warcio would read them back out of
         # the record's stream to compute the same.
-        headers.setdefault("WARC-Payload-Digest", sha1_digest(body))
+        if "WARC-Payload-Digest" not in headers:
+            headers["WARC-Payload-Digest"] = sha1_digest(body) if body else _EMPTY_DIGEST
         headers["WARC-Block-Digest"] = sha1_digest(head, body)
         return self.builder.create_warc_record(
             url,

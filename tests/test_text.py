@@ -502,6 +502,21 @@ def test_text_is_capped_at_max_chars() -> None:
     assert len(html_text(root)) == 15 * 1000 - 1
 
 
+def test_lines_are_collapsed_the_same_with_or_without_the_shortcut() -> None:
+    # _join_lines keeps a line that is already collapsed as it is (_is_collapsed); splitting
+    # it into words and joining them again must give the same for every kind of line.
+    rng = random.Random(6)
+    alphabet = [" ", " ", "\n", "\r", "\t", "\xa0", "\u2028", "\u3000", "\x1c", "\x00"]
+    alphabet += ["\u200b", "a", "b", "\u00e9"] * 3
+    shortcuts = 0
+    for _ in range(20_000):
+        line = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        if archiver.text._is_collapsed(line):
+            shortcuts += 1
+            assert " ".join(line.split()) == line, repr(line)
+    assert shortcuts > 2_000  # the shortcut is taken, for lines of every length
+
+
 def test_plain_text_is_whitespace_normalized() -> None:
     text = "  Title\r\n\r\n\tindented   line  \rmac line\n\n\n  last\u00a0 word  \n"
     assert plain_text(text) == "Title\nindented line\nmac line\nlast word"
