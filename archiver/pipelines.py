@@ -145,9 +145,15 @@ class ArchivePipeline:
         self._unwatch()
         # The worker's last checkpoint commits every capture it holds: the links of each
         # must be in the frontier first. What a stopped crawl had in the pipe comes back
-        # within a fraction of a second.
+        # within a fraction of a second. Once the frontier has failed, nothing more can be
+        # committed and nothing is waited for: the worker, which then waits for an answer to
+        # its SYNC, would send no more links.
         spider = self.crawler.spider
-        while getattr(spider, "links_pending", 0) > 0 and not self.worker.ended:
+        while (
+            self.links_committed
+            and getattr(spider, "links_pending", 0) > 0
+            and not self.worker.ended
+        ):
             self._handle(self.worker.receive(wait=True))
         self.worker.close(links_committed=self.links_committed)
         while not self.worker.ended:
