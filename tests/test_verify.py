@@ -117,7 +117,7 @@ def _plain_html(record: Record) -> bool:
 def _flip_payload_byte_in_place(path: Path, record: Record) -> None:
     """Change one payload byte and recompress to the member's exact size: no offset moves.
 
-    archiver's members come from zlib-ng at GZIP_LEVEL: the same compressor most often gives
+    archiver's members come from ISA-L at GZIP_LEVEL: the same compressor most often gives
     the same size; any stdlib zlib level that happens to will do as well."""
     raw, length = read_member(path, record.offset)
     start = len(raw) - 4 - len(record.payload)
