@@ -28,7 +28,7 @@ from archiver.archivist import ArchiveConfig
 from archiver.errors import write_error_reason
 from archiver.items import Capture
 from archiver.run import DEFAULT_INDEX, Run, crawl_settings
-from archiver.worker import CLOSED, DIED, FAILED, LINKS, LOG, STATS, SYNC, ArchiveWorker
+from archiver.worker import CLOSED, DIED, DRAINED, FAILED, LINKS, LOG, STATS, SYNC, ArchiveWorker
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -144,17 +144,17 @@ class ArchivePipeline:
         self.closing = True
         self._unwatch()
         # The worker's last checkpoint commits every capture it holds: the links of each
-        # must be in the frontier first. What a stopped crawl had in the pipe comes back
-        # within a fraction of a second. Once the frontier has failed, nothing more can be
-        # committed and nothing is waited for: the worker, which then waits for an answer to
-        # its SYNC, would send no more links.
-        spider = self.crawler.spider
-        while (
-            self.links_committed
-            and getattr(spider, "links_pending", 0) > 0
-            and not self.worker.ended
-        ):
-            self._handle(self.worker.receive(wait=True))
+        # must be in the frontier first, so they are taken until DRAINED, which comes after
+        # them (what a stopped crawl had in the pipe takes a fraction of a second). Once the
+        # frontier has failed, nothing more can be committed and nothing is waited for: the
+        # worker, which then waits for an answer to its SYNC, would send no more links.
+        if self.worker.ready and self.links_committed:
+            self.worker.drain()
+            drained = False
+            while not drained and self.links_committed and not self.worker.ended:
+                messages = self.worker.receive(wait=True)
+                self._handle(messages)
+                drained = any(message[0] == DRAINED for message in messages)
         self.worker.close(links_committed=self.links_committed)
         while not self.worker.ended:
             self._handle(self.worker.receive(wait=True))

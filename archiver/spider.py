@@ -86,12 +86,16 @@ def _committed(
     @functools.wraps(callback)
     def run(spider: ArchiveSpider, arg: Any) -> list[Capture | Request]:
         spider._answered()
+        output: list[Capture | Request] = []
         try:
-            output: list[Capture | Request] = list(callback(spider, arg))
+            output.extend(callback(spider, arg))
             spider.frontier.commit()
             output.extend(spider._refill())
         except sqlite3.Error as exc:  # a full disk: the page is fetched again on resume
             stop_on_write_error(spider.crawler, exc)
+            for dropped in output:  # no links will come back for these
+                if isinstance(dropped, Capture) and dropped.links_base is not None:
+                    spider.links_pending -= 1
             return []
         return output
 

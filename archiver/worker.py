@@ -58,12 +58,14 @@ _F_SETPIPE_SZ = 1031
 
 # What the crawl process sends besides the run and Capture items.
 SYNCED = "synced"  # (SYNCED,): every link sent before the SYNC it answers is committed
+DRAIN = "drain"  # (DRAIN,): answer DRAINED once every capture sent before it is archived
 CLOSE = "close"  # (CLOSE, links committed): the last message; False: the frontier failed
 
 # What the worker sends back, as tuples whose first element is one of these.
 READY = "ready"  # (READY,): the archive is open; the crawl may begin
 LINKS = "links"  # (LINKS, links_base, depth, [(url, kind), ...]): a page's links, read here
 SYNC = "sync"  # (SYNC,): a checkpoint is due; answer SYNCED once the links sent are committed
+DRAINED = "drained"  # (DRAINED,): the answer to DRAIN; every LINKS owed came before it
 STATS = "stats"  # (STATS, counts to add, values to set)
 LOG = "log"  # (LOG, level, logger name, message)
 FAILED = "failed"  # (FAILED, reason, message): a write failed; nothing more is archived
@@ -139,6 +141,10 @@ class ArchiveWorker:
     def synced(self) -> None:
         """Answer SYNC: every link the worker sent before it is committed."""
         self._send((SYNCED,))
+
+    def drain(self) -> None:
+        """Ask for DRAINED, which comes after the links of every capture sent so far."""
+        self._send((DRAIN,))
 
     def receive(self, *, wait: bool = False) -> list[tuple[Any, ...]]:
         """What the worker said since the last call, in order; with ``wait``, at least one
@@ -247,20 +253,16 @@ class _Loop:
         self.failed = False
         self.reported: Counter[str] = Counter()
         self.last_report = time.monotonic()
-        self.backlog: deque[Capture] = deque()  # came while a SYNC was being answered
+        self.backlog: deque[Any] = deque()  # came while a SYNC was being answered
         self.unsynced = 0  # LINKS sent since the crawl last confirmed them
         self.closing: bool | None = None  # CLOSE came: whether every link was committed
 
     def run(self) -> None:
         while self.closing is None or self.backlog:
             if self.backlog:
-                self._archive(self.backlog.popleft())
+                self._take(self.backlog.popleft())
             elif self._poll(self._wait()):
-                message = self._receive()
-                if isinstance(message, Capture):
-                    self._archive(message)
-                elif message[0] == CLOSE:
-                    self.closing = message[1]
+                self._take(self._receive())
             else:
                 self._checkpoint_if_due()
             if time.monotonic() - self.last_report >= REPORT_SECONDS:
@@ -281,6 +283,14 @@ class _Loop:
                 return True
             if not writable:
                 return False
+
+    def _take(self, message: Any) -> None:
+        if isinstance(message, Capture):
+            self._archive(message)
+        elif message[0] == DRAIN:
+            self.results.send((DRAINED,))
+        elif message[0] == CLOSE:
+            self.closing = message[1]
 
     def _receive(self) -> Any:
         self._poll(None)  # the crawl process may be waiting for what is still in the outbox
@@ -339,7 +349,7 @@ class _Loop:
             self.results.send((SYNC,))
             while self.closing is None:
                 message = self._receive()
-                if isinstance(message, Capture):
+                if isinstance(message, Capture) or message[0] == DRAIN:
                     self.backlog.append(message)
                 elif message[0] == SYNCED:
                     self.unsynced = 0
