@@ -68,7 +68,7 @@ def cdxj_line(
 
 # Lines sorted in memory at a time: a run's index can have millions, and memory must not grow
 # with the crawl. Longer indexes are sorted in runs on disk and merged.
-SORT_CHUNK = 50_000
+SORT_CHUNK = 10_000
 
 
 def sorted_lines(paths: list[Path], *, spill_to: Path, chunk: int = SORT_CHUNK) -> Iterator[bytes]:

@@ -37,7 +37,7 @@ logger = logging.getLogger(__name__)
 FILENAME = "frontier.sqlite3"
 # Keys known to be admitted, answered without a query: pages repeat their site's navigation,
 # so most links asked about are recent ones. Only positives, so always exact; bounded.
-_KNOWN_CACHE = 65_536
+_KNOWN_CACHE = 16_384
 
 ROLE_PAGE = "page"  # a page or requisite: parsed for links and text
 ROLE_ROBOTS = "robots"  # a robots.txt (or a redirect on the way to one)

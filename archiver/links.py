@@ -386,7 +386,7 @@ def _resolved(value: str, base: str, directory: str, root: str, query_encoding: 
 
 # The same links come back page after page (navigation, and pages of one folder link alike),
 # so resolving them against the part of the base they depend on lets most be looked up.
-@lru_cache(maxsize=32_768)
+@lru_cache(maxsize=8_192)
 def _shared_absolute_url(value: str, base: str, query_encoding: str) -> str | None:
     return _absolute_url(value, base, query_encoding)
 
@@ -451,7 +451,7 @@ def _first_of(text: str, characters: str, start: int) -> int:
 
 # Pages of a site repeat the same navigation, images and stylesheets, so the same
 # absolute URLs come back page after page; this step is the costly half of the work.
-@lru_cache(maxsize=16_384)
+@lru_cache(maxsize=8_192)
 def _browser_form(url: str, query_encoding: str) -> str | None:
     """An absolute URL percent-encoded as a browser sends it; None if not fetchable."""
     if _scheme(url) not in _HTTP_SCHEMES:

@@ -73,8 +73,9 @@ _PRIORITIES = {(ROLE_PAGE, _NAVIGATION): 0, (ROLE_PAGE, LinkKind.REQUISITE.value
 _PRIORITY_ROBOTS = 2
 _TAKE_BATCH = 256
 # URLs known to be in the frontier, skipped by _follow_links without computing their key:
-# pages repeat their site's navigation. Bounded; about 2 MB.
-_ADMITTED_URLS = 16_384
+# pages repeat their site's navigation. Bounded, about 1 MB: every process-wide cache is kept
+# small enough that memory grows little past a few thousand pages.
+_ADMITTED_URLS = 8_192
 
 
 def _committed(

@@ -48,7 +48,7 @@ _SESSION_PARAMS = frozenset(
 
 # Every page repeats its site's navigation, so most links are URLs already seen; the key is
 # asked for each of them before the frontier is, and canonicalizing is the costly part.
-@lru_cache(maxsize=16_384)
+@lru_cache(maxsize=8_192)
 def seen_key(url: str) -> str:
     """Two URLs with the same key are one capture.
 

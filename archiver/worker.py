@@ -12,8 +12,10 @@ What keeps an archive whole across the two processes:
   commits the frontier before a capture leaves it, and commits the links the worker sends
   back as they come. Before each checkpoint (journal.py) the worker asks (SYNC) and waits for
   the crawl process to confirm (SYNCED) that every link it sent is committed; the checkpoint
-  then fsyncs the frontier files. The crawl's last message, CLOSE, says the same of all of
-  them, or that the frontier could not be written, and then nothing more is committed.
+  then fsyncs the frontier files. At the end the crawl process asks for DRAINED, which comes
+  after the links of every capture it sent, commits those, and sends CLOSE: it says the same
+  of all of them, or that the frontier could not be written, and then nothing more is
+  committed.
 - The worker holds a copy of the collection lock's descriptor: while it lives, no other run
   can take the collection, even if the crawl process died first.
 - If the crawl process dies, the worker dies with it (Linux's parent-death signal, and the
