@@ -15,8 +15,8 @@ from archiver.warc import Revisit, WrittenExchange
 class Capture:
     exchange: Exchange
     # The body to read for text (Content-Encoding undone; for a 304, the stored payload it
-    # confirms) and its Content-Type; None: no text wanted (a sitemap). The archive worker
-    # reads it into ``document``.
+    # confirms) and its Content-Type; None: no text wanted (a sitemap), or the crawl process
+    # read it already (``document`` is set). Otherwise the archive worker reads it.
     content: bytes | None = None
     content_type: str | None = None
     # Set when the crawl process wants the links of ``content`` back from the worker (an
