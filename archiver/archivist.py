@@ -15,6 +15,7 @@ from __future__ import annotations
 import resource
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -237,17 +238,16 @@ class Archivist:
     def close(self) -> None:
         """The last checkpoint and every file finished; raises if the checkpoint failed
         (the files then stay as they are, for the next run's repair)."""
-        try:
-            self.journal.close()
-        finally:
-            self.index.close()
-            self.frontier.close()
+        self._end(self.journal.close)
 
     def abandon(self) -> None:
         """Every file closed without a last checkpoint: what the last one did not commit is
         cut by the next run's repair, and fetched again when it resumes."""
+        self._end(self.journal.abandon)
+
+    def _end(self, journal_end: Callable[[], None]) -> None:
         try:
-            self.journal.abandon()
+            journal_end()
         finally:
             self.index.close()
             self.frontier.close()

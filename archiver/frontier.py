@@ -35,9 +35,6 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 FILENAME = "frontier.sqlite3"
-# Keys known to be admitted, answered without a query: pages repeat their site's navigation,
-# so most links asked about are recent ones. Only positives, so always exact; bounded.
-_KNOWN_CACHE = 16_384
 
 ROLE_PAGE = "page"  # a page or requisite: parsed for links and text
 ROLE_ROBOTS = "robots"  # a robots.txt (or a redirect on the way to one)
@@ -90,7 +87,6 @@ class Frontier:
         # archive worker's checkpoints make it survive a power loss too (FrontierFiles).
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
-        self._known: set[str] = set()
 
     @classmethod
     def for_collection(cls, root: Path) -> Frontier:
@@ -117,7 +113,6 @@ class Frontier:
             self._set_meta("run_id", run_id)
             self._set_meta("fingerprint", json.dumps(fingerprint, sort_keys=True))
             self._set_meta("resumes", "0")
-        self._known.clear()
 
     def resumed(self) -> int:
         """Count one more resume of this run; how many there have been."""
@@ -131,11 +126,8 @@ class Frontier:
     # -- admitted URLs ----------------------------------------------------------------------
 
     def __contains__(self, key: str) -> bool:
-        if key in self._known:
-            return True
+        # Asked only for URLs the spider has not seen admitted lately (_follow_links).
         found = self._db.execute("SELECT 1 FROM urls WHERE key = ?", (key,)).fetchone()
-        if found is not None:
-            self._remember(key)
         return found is not None
 
     def add(self, entry: Entry, *, queued: bool = True, priority: int = 0) -> bool:
@@ -148,7 +140,6 @@ class Frontier:
             (entry.key, entry.url, entry.role, entry.kind, entry.depth, int(entry.seed),
              entry.referer, entry.for_origin, entry.hops, int(queued), priority),
         )  # fmt: skip
-        self._remember(entry.key)
         return cursor.rowcount == 1
 
     def take(self, limit: int) -> list[Entry]:
@@ -220,7 +211,6 @@ class Frontier:
             try:
                 self._db.execute("COMMIT")
             except sqlite3.Error:
-                self._known.clear()  # it may name keys of the transaction lost
                 if self._db.in_transaction:  # SQLite may have rolled back already
                     self._db.execute("ROLLBACK")
                 raise
@@ -238,11 +228,6 @@ class Frontier:
             self._db.close()
 
     # -- helpers ----------------------------------------------------------------------------
-
-    def _remember(self, key: str) -> None:
-        if len(self._known) >= _KNOWN_CACHE:
-            self._known.clear()  # crude, but bounded; the keys in use come back at once
-        self._known.add(key)
 
     def _begin(self) -> None:
         if not self._db.in_transaction:

@@ -155,11 +155,7 @@ class ArchivePipeline:
                 messages = self.worker.receive(wait=True)
                 self._handle(messages)
                 drained = any(message[0] == DRAINED for message in messages)
-        self.worker.close(links_committed=self.links_committed)
-        while not self.worker.ended:
-            self._handle(self.worker.receive(wait=True))
-        self._handle(self.worker.receive())  # how it ended, if it never said CLOSED
-        self.worker.join()
+        self.worker.finish(self._handle, links_committed=self.links_committed)
 
     def _take_messages(self) -> None:
         self._handle(self.worker.receive())

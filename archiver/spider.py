@@ -93,7 +93,7 @@ def _committed(
             spider.frontier.commit()
             output.extend(spider._refill())
         except sqlite3.Error as exc:  # a full disk: the page is fetched again on resume
-            stop_on_write_error(spider.crawler, exc)
+            spider.frontier_failed(exc)
             for dropped in output:  # no links will come back for these
                 if isinstance(dropped, Capture) and dropped.links_base is not None:
                     spider.links_pending -= 1
@@ -189,7 +189,7 @@ class ArchiveSpider(scrapy.Spider):
                     return
                 await self._next_answer()
         except sqlite3.Error as exc:  # the frontier cannot be written: a full disk
-            stop_on_write_error(self.crawler, exc)
+            self.frontier_failed(exc)
 
     def _refill(self) -> list[Request]:
         """Requests for queued entries, until the window is full again."""
@@ -342,7 +342,7 @@ class ArchiveSpider(scrapy.Spider):
             self._follow_links(links, depth, base)
             self.frontier.commit()
         except sqlite3.Error as exc:
-            stop_on_write_error(self.crawler, exc)
+            self.frontier_failed(exc)
             return False
         finally:
             if self._wake is not None:
@@ -358,6 +358,12 @@ class ArchiveSpider(scrapy.Spider):
             link_kind = LinkKind(kind)
             link_depth = depth + 1 if link_kind is LinkKind.NAVIGATION else depth
             self._follow(url, link_kind, depth=link_depth, referer=referer)
+
+    def frontier_failed(self, exc: sqlite3.Error) -> None:
+        """A frontier commit failed (a full disk): the crawl stops, and the URLs admitted in
+        the transaction it lost are no longer known to be admitted."""
+        self._admitted_urls.clear()
+        stop_on_write_error(self.crawler, exc)
 
     def _admitted(self, url: str) -> None:
         if len(self._admitted_urls) >= _ADMITTED_URLS:

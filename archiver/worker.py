@@ -39,6 +39,7 @@ import sqlite3
 import sys
 import time
 from collections import Counter, deque
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from multiprocessing.reduction import DupFd
 from pathlib import Path
@@ -161,24 +162,28 @@ class ArchiveWorker:
             taken.append((DIED, self.process.exitcode))
         return taken
 
-    def close(self, *, links_committed: bool = True) -> None:
-        """Send the end: the worker finishes its files, says CLOSED and exits. Read what it
-        says until ``ended``, then ``join``. ``links_committed``: every LINKS received was
-        committed to the frontier; if not, the worker commits nothing more."""
+    def finish(
+        self,
+        handle: Callable[[list[tuple[Any, ...]]], None],
+        *,
+        links_committed: bool = True,
+    ) -> None:
+        """Send the end: the worker finishes its files, says CLOSED and exits. What it says
+        until then goes to ``handle``, DIED included if it never said CLOSED.
+        ``links_committed``: every LINKS received was committed to the frontier; if not,
+        the worker commits nothing more."""
         self._send((CLOSE, links_committed))
         self._items.close()
-
-    def stop(self) -> None:
-        """Close a worker that was never opened, and wait for its end."""
-        self.close()
-        while not self.ended:
-            self.receive(wait=True)
-        self.join()
-
-    def join(self) -> None:
-        """Wait for the worker to exit, once it has ended."""
+        while True:  # at least once: what came with READY, or instead of it, is handed on
+            handle(self.receive(wait=True))
+            if self.ended:
+                break
         self.process.join()
         self._results.close()
+
+    def stop(self) -> None:
+        """Finish a worker that was never opened."""
+        self.finish(lambda _: None)
 
     def _send(self, message: Any) -> None:
         if self._broken:

@@ -33,19 +33,15 @@ def _locked(root: Path) -> CollectionLock:
 
 
 def _said(worker: ArchiveWorker) -> list[tuple]:
-    """Everything the worker says until it ends; then it is joined."""
-    said = []
-    while not worker.ended:
-        said += worker.receive(wait=True)
-    said += worker.receive()
-    worker.join()
+    """Finish the worker: everything it says until it ends."""
+    said: list[tuple] = []
+    worker.finish(said.extend)
     return said
 
 
 def test_a_worker_closed_before_it_was_opened_ends_at_once(tmp_path: Path):
     lock = _locked(tmp_path)
     worker = ArchiveWorker(lock_fd=lock.fileno())
-    worker.close()
     assert _said(worker) == []
     assert worker.process.exitcode == 0
     assert not list((tmp_path / "warcs").iterdir()), "nothing was written"
@@ -57,7 +53,6 @@ def test_an_archive_that_cannot_be_opened_is_reported_and_takes_nothing(tmp_path
     worker = ArchiveWorker(lock_fd=lock.fileno())
     worker.open(_config(tmp_path), tmp_path / "frontier.sqlite3")
     assert not worker.ready
-    worker.close()
     (failed, closed) = _said(worker)
     assert failed[0] == FAILED and failed[1] == "write_error"
     assert "cannot open the archive" in failed[2] and "manifest.jsonl" in failed[2]
@@ -73,7 +68,6 @@ def test_the_worker_keeps_the_collection_locked_while_it_lives(tmp_path: Path):
     lock.release()
     with pytest.raises(CollectionBusy):
         CollectionLock(tmp_path).acquire("another run")
-    worker.close()
     assert _said(worker) == []
     after = CollectionLock(tmp_path)
     after.acquire("another run")  # the worker is gone, and the lock with it
