@@ -196,9 +196,9 @@ def decode_document(body: bytes, content_type: str | None, *, html: bool) -> Dec
         return decoded
 
     declared = header_label or meta_label
-    found = _detect(body)
-    if found is not None:
-        charset, text = found
+    detected = _detect(body)
+    if detected is not None:
+        charset, text = detected
         return Decoded(text, charset, "detection", declared)
     text = _decode(body, _DEFAULT_CHARSET, "replace")
     return Decoded(text, _DEFAULT_CHARSET, "default", declared)
