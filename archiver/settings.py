@@ -107,7 +107,7 @@ EXTENSIONS_BASE = {
         "throttle.AutoThrottle",
     )
 }
-EXTENSIONS = {"archiver.summary.RunExtension": 10}
+EXTENSIONS = {"archiver.summary.RunExtension": 10, "archiver.timers.TimerSweep": 20}
 TELNETCONSOLE_ENABLED = False
 # No per-page DEBUG lines unless a log shows DEBUG (logformat.py).
 LOG_FORMATTER = "archiver.logformat.PageLogFormatter"
