@@ -10,6 +10,7 @@ into an item for the archive worker (worker.py).
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -17,7 +18,8 @@ from scrapy import Request, signals
 from scrapy.exceptions import StopDownload
 from scrapy.http import Response
 
-from archiver.exchange import Exchange, build_request_head, build_response_head
+from archiver.exchange import Exchange, build_request_head, build_response_head, mime_type
+from archiver.run import Run
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
 
 EXCHANGE_KEY = "archiver_exchange"
 _SENT_AT_KEY = "archiver_sent_at"
+_HEADERS_AT_KEY = "archiver_headers_at"  # monotonic: when the answer's headers came
 _RECEIVED_KEY = "archiver_bytes_received"
 logger = logging.getLogger(__name__)
 
@@ -37,8 +40,10 @@ def header_pairs(headers: Headers) -> list[tuple[bytes, bytes]]:
 class CaptureMiddleware:
     def __init__(self, crawler: Crawler) -> None:
         self.stats = crawler.stats
+        self.crawler = crawler
         self.max_size = crawler.settings.getint("ARCHIVER_MAX_RESPONSE_SIZE")
         crawler.signals.connect(self.bytes_received, signal=signals.bytes_received)
+        crawler.signals.connect(self.headers_received, signal=signals.headers_received)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CaptureMiddleware:
@@ -46,6 +51,9 @@ class CaptureMiddleware:
 
     def process_request(self, request: Request) -> None:
         request.meta[_SENT_AT_KEY] = datetime.now(UTC)
+
+    def headers_received(self, request: Request, **_: object) -> None:
+        request.meta[_HEADERS_AT_KEY] = time.monotonic()
 
     def bytes_received(self, data: bytes, request: Request, spider: object) -> None:
         """Cut an endless or oversized body at the limit, keeping what came (StopDownload
@@ -72,7 +80,25 @@ class CaptureMiddleware:
             )
         request.meta[EXCHANGE_KEY] = exchange
         self.stats.inc_value("archiver/exchanges_captured")
+        Run.of(self.crawler).notable.answered(
+            request.url,
+            _fetch_seconds(request),
+            exchange.status,
+            len(exchange.response_body),
+            mime_type(exchange.content_type),
+        )
         return response
+
+
+def _fetch_seconds(request: Request) -> float:
+    """From the request going out to the last byte of the answer. Scrapy's download_latency
+    stops at the headers; the time since they came is added. A wait in the downloader's queue
+    (--delay, concurrency) is in neither."""
+    seconds = request.meta.get("download_latency", 0.0)
+    headers_at = request.meta.get(_HEADERS_AT_KEY)
+    if headers_at is not None:
+        seconds += time.monotonic() - headers_at
+    return seconds
 
 
 def snapshot(request: Request, response: Response) -> Exchange:

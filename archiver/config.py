@@ -52,6 +52,14 @@ def non_negative_float(text: str | float) -> float:
     return value
 
 
+def progress_mode(text: str) -> str:
+    from archiver.progress import MODES
+
+    if text not in MODES:
+        raise ConfigError(f"progress {text!r} is not one of {', '.join(MODES)}")
+    return text
+
+
 def robots_policy(text: str) -> str:
     if text not in ("obey", "ignore"):
         raise ConfigError(f"robots policy {text!r} is not 'obey' or 'ignore'")
@@ -228,6 +236,20 @@ OPTIONS: tuple[Option, ...] = (
         non_negative_float,
         metavar="DAYS",
         help="store a payload in full again once its stored copy is older than this",
+    ),
+    Option(
+        "progress",
+        ("ARCHIVER_PROGRESS",),
+        progress_mode,
+        metavar="auto|live|log|off",
+        help="live display (a terminal), a line every 30 s (log), or nothing; default auto",
+    ),
+    Option(
+        "progress-interval",
+        ("ARCHIVER_PROGRESS_LOG_SECONDS",),
+        non_negative_float,
+        metavar="SECONDS",
+        help="how often the progress line is written when there is no live display (default 30)",
     ),
     Option(
         "operator",

@@ -14,7 +14,7 @@ import contextlib
 import json
 import logging
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,7 +24,9 @@ from archiver.dedup import DedupIndex, open_index
 from archiver.errors import CollectionError, CollectionUnwritable
 from archiver.frontier import Frontier
 from archiver.lock import CollectionLock
+from archiver.notable import Notable
 from archiver.repair import repair_collection
+from archiver.timeline import Timeline
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -50,6 +52,8 @@ class Run:
     closed: bool = False
     # Started by `archiver crawl` before Scrapy is, for the archive pipeline to take.
     worker: ArchiveWorker | None = None
+    notable: Notable = field(default_factory=Notable)  # slowest, largest, failed URLs
+    timeline: Timeline = field(default_factory=Timeline)  # pages over time
 
     @classmethod
     def of(cls, crawler: Crawler) -> Run:

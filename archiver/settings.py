@@ -107,7 +107,15 @@ EXTENSIONS_BASE = {
         "throttle.AutoThrottle",
     )
 }
-EXTENSIONS = {"archiver.summary.RunExtension": 10, "archiver.timers.TimerSweep": 20}
+# ProgressDisplay first: its last sample must be in before RunExtension writes the summary.
+EXTENSIONS = {
+    "archiver.progress.ProgressDisplay": 5,
+    "archiver.summary.RunExtension": 10,
+    "archiver.timers.TimerSweep": 20,
+}
+# auto: a live display on a terminal, else a line every ARCHIVER_PROGRESS_LOG_SECONDS.
+ARCHIVER_PROGRESS = "auto"
+ARCHIVER_PROGRESS_LOG_SECONDS = 30.0
 TELNETCONSOLE_ENABLED = False
 # No per-page DEBUG lines unless a log shows DEBUG (logformat.py).
 LOG_FORMATTER = "archiver.logformat.PageLogFormatter"

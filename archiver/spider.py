@@ -204,6 +204,10 @@ class ArchiveSpider(scrapy.Spider):
             requests.extend(self._requests_for(self._taken.popleft()))
         return requests
 
+    def waiting(self) -> int:
+        """URLs admitted and not yet requested: queued in the frontier, or taken from it."""
+        return self.frontier.queued() + len(self._taken)
+
     def _admit_start(self) -> None:
         if self._run.resumes:
             self._resume()
@@ -472,6 +476,7 @@ class ArchiveSpider(scrapy.Spider):
         request: Request = failure.request  # type: ignore[attr-defined]
         name = type(failure.value).__name__
         self.stats_inc(f"archiver/fetch_errors/{name}")
+        self._run.notable.failed(request.url, f"{name}: {failure.getErrorMessage()}")
         self.logger.warning(
             "fetch failed: %s (%s: %s)", request.url, name, failure.getErrorMessage()
         )

@@ -92,6 +92,8 @@ def build_summary(crawler: Crawler, run: Run, reason: str, ended: datetime) -> d
             "rechecked": stats.get("archiver/rechecked", 0),
         },
         "changes": page_changes(stats, run),
+        **run.notable.summary(),
+        "timeline": run.timeline.points,
         "bytes": {
             "warc": stats.get("archiver/warc_bytes", 0),
             "payload_by_mime": _prefixed(stats, "archiver/payload_bytes/"),

@@ -377,7 +377,11 @@ class _Loop:
         added = stats - self.reported
         self.reported = stats.copy()
         writer = self.archivist.journal.writer
-        self.results.send((STATS, dict(added), {"archiver/warc_bytes": writer.bytes_written}))
+        values = {
+            "archiver/warc_bytes": writer.bytes_written,
+            "archiver/warc_current": writer.open_name,
+        }
+        self.results.send((STATS, dict(added), values))
         self.last_report = time.monotonic()
 
     def _close(self) -> None:
