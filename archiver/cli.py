@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from archiver import __version__, changes, replay, verify, wacz
+from archiver import __version__, changes, replay, status, verify, wacz
 from archiver.collection import Collection
 from archiver.config import OPTIONS, load_toml, to_settings
 from archiver.errors import ArchiverError, CollectionUnwritable, ConfigError
@@ -64,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     crawl.set_defaults(func=crawl_command)
     changes.add_parser(commands)
     replay.add_parser(commands)
+    status.add_parser(commands)
     verify.add_parser(commands)
     wacz.add_parser(commands)
     return parser

@@ -13,6 +13,7 @@ import fcntl
 import json
 import os
 import socket
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -141,3 +142,33 @@ def _write_info(fd: int, info: dict[str, Any]) -> None:
     os.pwrite(fd, data, 0)
     # Survives a machine crash, so the record of who held the lock is there to report.
     os.fsync(fd)
+
+
+@dataclass(frozen=True, slots=True)
+class LockState:
+    """The lock as an onlooker sees it (``archiver status``), read without taking it."""
+
+    held: bool  # a run holds the collection now
+    # The record in the file: the holder's, or, when not held, that of a run that died holding it.
+    holder: dict[str, Any] | None
+
+
+def read_lock(root: Path) -> LockState:
+    """Whether a run holds the collection at ``root``, and who holds or last held it."""
+    try:
+        fd = os.open(Path(root) / LOCK_NAME, os.O_RDONLY)
+    except OSError:
+        return LockState(False, None)  # no run ever started here (or an older collection)
+    try:
+        if _read_info(fd) is None:
+            return LockState(False, None)  # released: release() leaves the file empty
+        # Probed only when a record is there, so only right after a run died can this shared
+        # lock, held for microseconds, make a run starting at that instant report "busy".
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return LockState(True, _read_info(fd))
+        # Read again under the lock: a run that ended between the two reads emptied the file.
+        return LockState(False, _read_info(fd))
+    finally:
+        os.close(fd)  # drops the probe's lock too
