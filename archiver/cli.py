@@ -236,6 +236,9 @@ def print_report(run: Run, summary: dict[str, Any]) -> None:
     print(f"  manifest  {root / summary['files']['manifest']}")
     print(f"  index     {root / summary['files']['index']}")
     print(f"  summary   {run.collection.summary_for(run.run_id)}")
+    report = run.collection.report_for(run.run_id)
+    if report.exists():  # not written on a full disk
+        print(f"  report    {report}")
     print(f"  log       {root / summary['files']['log']}")
     seed = summary["settings"]["seeds"][0] if summary["settings"]["seeds"] else ""
     name = replay.collection_name(root)
