@@ -10,6 +10,7 @@ the page is rendered by Jinja2 with autoescaping, and URLs are text, never links
 
 from __future__ import annotations
 
+import argparse
 import json
 from collections import Counter
 from collections.abc import Iterator
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from archiver.changes import Change
+from archiver.changes import Change, list_runs
 from archiver.charts import (
     BarChart,
     LineChart,
@@ -31,6 +32,7 @@ from archiver.charts import (
 )
 from archiver.collection import Collection
 from archiver.durable import write_atomically
+from archiver.errors import CollectionError, CollectionUnwritable
 
 if TYPE_CHECKING:
     from jinja2 import Template
@@ -306,3 +308,43 @@ def _files(summary: dict[str, Any]) -> list[tuple[str, str]]:
         (what, f"../../{files[what]}") for what in ("index", "manifest", "log") if what in files
     ]
     return named
+
+
+# --- command line -------------------------------------------------------------------------------
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    """Add ``archiver report DIR [--run RUN_ID]``."""
+    report = commands.add_parser(
+        "report",
+        help="rebuild a run's report page from its stored summary",
+        description="Write runs/<run-id>/report.html again from runs/<run-id>.json and the "
+        "run's index (every run writes its report when it ends). Without --run, the last run.",
+    )
+    report.add_argument("dir", type=Path, metavar="DIR", help="the collection folder")
+    report.add_argument("--run", dest="run_id", metavar="RUN_ID", help="the run's id")
+    report.set_defaults(func=report_command)
+
+
+def report_command(parsed: argparse.Namespace) -> int:
+    collection = Collection(Path(parsed.dir))
+    runs = list_runs(collection)
+    if not runs:
+        raise CollectionError(
+            f"{collection.root} has no run summary (runs/*.json); "
+            "give the folder a crawl wrote with --output"
+        )
+    run_id = parsed.run_id or runs[-1]
+    if run_id not in runs:
+        raise CollectionError(
+            f"{collection.root} has no run {run_id!r}; its runs are {', '.join(runs)}"
+        )
+    summary = json.loads(collection.summary_for(run_id).read_text(encoding="utf-8"))
+    try:
+        path = write_report(collection, summary)
+    except OSError as exc:
+        raise CollectionUnwritable(
+            f"cannot write the report of run {run_id}: {exc.strerror or exc}"
+        ) from exc
+    print(path)
+    return 0

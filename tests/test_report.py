@@ -10,6 +10,7 @@ no request leaves the page's folder. A screenshot is kept as tests/artifacts/rep
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections import Counter
 from html.parser import HTMLParser
@@ -21,6 +22,7 @@ import pytest
 
 from archiver.cdxj import cdxj_line
 from archiver.charts import bar_chart
+from archiver.cli import main
 from archiver.collection import Collection
 from archiver.report import LISTED_CHANGES, render_report, write_report
 from archiver.samplesite.server import SampleSiteServer
@@ -388,6 +390,25 @@ def test_every_run_writes_a_report_the_crawl_command_names(two_runs):
         pages.append(Page(report.read_text(encoding="utf-8")))
     assert "first run of the collection" in pages[0].text
     assert f"Compared with run {summaries[0]['run_id']}" in pages[1].text
+
+
+def test_archiver_report_rebuilds_a_runs_page_from_its_summary(two_runs, capsys):
+    output = two_runs[1].output
+    first, last = (summary["run_id"] for summary in _summaries(output))
+    page = output / "runs" / first / "report.html"
+    written = page.read_text(encoding="utf-8")
+    page.unlink()
+    assert main(["report", str(output), "--run", first]) == 0
+    assert capsys.readouterr().out == f"{page}\n"
+    assert _without_made(page.read_text(encoding="utf-8")) == _without_made(written)
+    assert main(["report", str(output)]) == 0, "without --run: the last run"
+    assert capsys.readouterr().out == f"{output / 'runs' / last / 'report.html'}\n"
+    assert main(["report", str(output), "--run", "19990101000000"]) == 2
+    assert "has no run '19990101000000'" in capsys.readouterr().err
+
+
+def _without_made(html: str) -> str:
+    return re.sub(r"report made [^<]*", "", html)
 
 
 @needs_chromium
