@@ -169,6 +169,10 @@ class RunExtension:
             report.write_report(self.run.collection, self.summary)
         except OSError as exc:  # a full disk: the summary, written first, has every figure
             logger.warning("the run report could not be written (%s)", exc)
+        except Exception:
+            # The report is a view of the summary; a summary shape it does not expect must
+            # not skip what follows (closing the log, releasing the collection's lock).
+            logger.exception("the run report could not be built; `archiver report` retries")
         logging.getLogger().removeHandler(self.handler)
         with contextlib.suppress(OSError):  # a full disk: what fitted is in the file
             self.handler.close()
