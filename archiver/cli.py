@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from archiver import __version__, changes, replay, status, verify, wacz
+from archiver import __version__, changes, replay, report, status, verify, wacz
 from archiver.collection import Collection
 from archiver.config import OPTIONS, load_toml, to_settings
 from archiver.errors import ArchiverError, CollectionUnwritable, ConfigError
@@ -64,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     crawl.set_defaults(func=crawl_command)
     changes.add_parser(commands)
     replay.add_parser(commands)
+    report.add_parser(commands)
     status.add_parser(commands)
     verify.add_parser(commands)
     wacz.add_parser(commands)
@@ -237,6 +238,9 @@ def print_report(run: Run, summary: dict[str, Any]) -> None:
     print(f"  manifest  {root / summary['files']['manifest']}")
     print(f"  index     {root / summary['files']['index']}")
     print(f"  summary   {run.collection.summary_for(run.run_id)}")
+    page = run.collection.report_for(run.run_id)
+    if page.exists():  # not written on a full disk
+        print(f"  report    {page}")
     print(f"  log       {root / summary['files']['log']}")
     seed = summary["settings"]["seeds"][0] if summary["settings"]["seeds"] else ""
     name = replay.collection_name(root)

@@ -43,6 +43,10 @@ class Collection:
     def summary_for(self, run_id: str) -> Path:
         return self.runs / f"{run_id}.json"
 
+    def report_for(self, run_id: str) -> Path:
+        # In a folder of its own, beside the summary: later runs may add files to it.
+        return self.runs / run_id / "report.html"
+
     def is_collection(self) -> bool:
         """What a crawl leaves: a folder that has none of these is not a collection."""
         return self.warcs.is_dir() or self.runs.is_dir() or self.manifest.is_file()

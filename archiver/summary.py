@@ -1,4 +1,5 @@
-"""RunExtension: the run's log file and, when the run ends, its summary ``runs/<run-id>.json``.
+"""RunExtension: the run's log file and, when the run ends, its summary ``runs/<run-id>.json``
+and report ``runs/<run-id>/report.html``.
 
 The summary is built from the crawl stats, which every component fills as it decides; so the
 summary can say nothing the stats do not back.
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 
-from archiver import logsafe
+from archiver import logsafe, report
 from archiver.archivist import LISTED_PAGES
 from archiver.durable import write_atomically
 from archiver.run import Run, crawl_settings
@@ -166,6 +167,14 @@ class RunExtension:
             self._write_summary()
         except OSError as exc:  # a full disk; the console report still carries it
             logger.warning("the run summary could not be written (%s)", exc)
+        try:
+            report.write_report(self.run.collection, self.summary)
+        except OSError as exc:  # a full disk: the summary, written first, has every figure
+            logger.warning("the run report could not be written (%s)", exc)
+        except Exception:
+            # The report is a view of the summary; a summary shape it does not expect must
+            # not skip what follows (closing the log, releasing the collection's lock).
+            logger.exception("the run report could not be built; `archiver report` retries")
         logging.getLogger().removeHandler(self.handler)
         with contextlib.suppress(OSError):  # a full disk: what fitted is in the file
             self.handler.close()
