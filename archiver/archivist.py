@@ -12,6 +12,7 @@ durable.
 
 from __future__ import annotations
 
+import logging
 import resource
 import time
 from collections import Counter
@@ -40,6 +41,8 @@ from archiver.warc import (
 )
 
 LISTED_PAGES = 10_000  # URLs per change named in the run summary
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,10 +108,19 @@ class Archivist:
         if item.content is not None:
             reading = read_body(item.content, item.content_type, links_base=item.links_base)
             item.document, item.links = reading.document, reading.links
+            if reading.pdf_outcome is not None:
+                self._count_pdf(item, reading.pdf_outcome)
         self._decide(item)
         self._write(item)
         if item.document is not None:
             self._queue_manifest_line(item)
+
+    def _count_pdf(self, item: Capture, outcome: str) -> None:
+        self.stats[f"archiver/pdf/{outcome}"] += 1
+        if outcome != "ok":
+            # Which PDF lacks text, and why: its manifest line cannot say (its text is empty
+            # or partial, like a PDF of scanned pages that has none).
+            logger.info("%s: PDF text not read in full: %s", item.exchange.url, outcome)
 
     # -- dedup -------------------------------------------------------------------------------
 

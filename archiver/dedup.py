@@ -50,7 +50,7 @@ class UrlCapture:
     etag: str | None
     last_modified: str | None
     response_head: bytes  # the effective response head, to answer a later 304
-    document: bool  # HTML or plain text: a manifest page
+    document: bool  # HTML, plain text or PDF: a manifest page
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,8 @@
 
 The archive worker (worker.py) reads each page once, for its manifest document and for the
 links it hands back to the crawl process; a crawl with no worker (--no-warc) reads the links
-alone, the same way.
+alone, the same way. PDFs have text but no links read, and only the worker reads them
+(``WORKER_ONLY_TYPES``): the crawl process must not spend its reactor's time on one.
 """
 
 from __future__ import annotations
@@ -12,11 +13,21 @@ from dataclasses import dataclass, field
 from archiver.exchange import mime_type
 from archiver.links import Link, extract_css_links, extract_html_links
 from archiver.manifest import Document
+from archiver.pdftext import Outcome, looks_like_pdf, pdf_text
 from archiver.text import decode_document, html_text, html_title, parse_html, plain_text
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 TEXT_TYPES = frozenset({"text/plain"})
 CSS_TYPES = frozenset({"text/css"})
+# What servers of the era called PDFs, besides application/pdf.
+PDF_TYPES = frozenset(
+    {"application/pdf", "application/x-pdf", "application/acrobat", "text/pdf", "text/x-pdf"}
+)
+# Served for any file the server had no type for; a PDF among them is told by its first bytes.
+UNTYPED = frozenset({"unk", "application/octet-stream", "binary/octet-stream"})
+# Types whose text only the archive worker reads (see spider.py): reading a PDF takes up to
+# pdftext.MAX_SECONDS.
+WORKER_ONLY_TYPES = PDF_TYPES
 
 
 def content_mime(body: bytes, content_type: str | None) -> str:
@@ -25,6 +36,8 @@ def content_mime(body: bytes, content_type: str | None) -> str:
     mime = mime_type(content_type)
     if mime == "unk" and looks_like_html(body):
         return "text/html"
+    if mime in UNTYPED and looks_like_pdf(body):
+        return "application/pdf"
     return mime
 
 
@@ -35,10 +48,12 @@ def looks_like_html(body: bytes) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Reading:
-    """What was read from a body: its manifest document (HTML and plain text) and links."""
+    """What was read from a body: its manifest document (HTML, plain text and PDF) and links."""
 
     document: Document | None = None
     links: list[Link] = field(default_factory=list)
+    # A PDF's: whether its text was read in full, or why not (counted as archiver/pdf/...).
+    pdf_outcome: Outcome | None = None
 
 
 def read_body(
@@ -71,4 +86,8 @@ def read_body(
             decoded.charset, decoded.source, decoded.declared, None, plain_text(decoded.text)
         )
         return Reading(document)
+    if mime in PDF_TYPES and text:
+        pdf = pdf_text(body)
+        # No charset: a PDF's strings are decoded font by font (encodings, ToUnicode maps).
+        return Reading(Document(None, "pdf", None, pdf.title, pdf.text), pdf_outcome=pdf.outcome)
     return Reading()

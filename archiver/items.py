@@ -33,7 +33,7 @@ class Capture:
     payload_digest: str = ""
     revisit: Revisit | None = None
     change: str = ""
-    document: Document | None = None  # set for HTML and plain-text documents
+    document: Document | None = None  # set for HTML, plain-text and PDF documents
     links: list[Link] = field(default_factory=list)  # read when links_base is set
     written: WrittenExchange | None = None
 

@@ -1,4 +1,4 @@
-"""The extracted-text manifest: one JSON line per captured HTML or plain-text document.
+"""The extracted-text manifest: one JSON line per captured HTML, plain-text or PDF document.
 
 ``FIELDS`` is the schema, in the order lines are written; README documents each field.
 """
@@ -18,10 +18,10 @@ FIELDS = (
     "timestamp",  # 14 digits, UTC: the capture's WARC-Date, as replay tools address it
     "status",  # HTTP status of the record (a 304 confirms, and counts as, the stored status)
     "mime",  # media type from Content-Type, lower-case
-    "charset",  # the codec used to decode the text
-    "charset_source",  # how it was chosen: bom, header, meta, detection or default
+    "charset",  # the codec used to decode the text; null for a PDF
+    "charset_source",  # how it was chosen: bom, header, meta, detection or default; pdf
     "charset_declared",  # what the header or meta declared, even when not used; null if none
-    "title",  # <title>, whitespace-normalized; null for plain text or no title
+    "title",  # <title> (a PDF's /Title), whitespace-normalized; null for plain text or none
     "text",  # visible text, UTF-8, scripts and styles removed, whitespace normalized
     "digest",  # WARC-Payload-Digest of the response
     "record_id",  # WARC-Record-ID of the response record
@@ -37,7 +37,7 @@ FIELDS = (
 class Document:
     """What the text stage learned about a captured page."""
 
-    charset: str
+    charset: str | None  # None for a PDF: each font has its own encoding
     charset_source: str
     charset_declared: str | None
     title: str | None

@@ -38,7 +38,14 @@ from w3lib.url import safe_url_string
 from archiver.capture import EXCHANGE_KEY
 from archiver.decoding import decode_content
 from archiver.dedup import StoredPayload, UrlCapture, is_fresh
-from archiver.documents import CSS_TYPES, HTML_TYPES, content_mime, looks_like_html, read_body
+from archiver.documents import (
+    CSS_TYPES,
+    HTML_TYPES,
+    WORKER_ONLY_TYPES,
+    content_mime,
+    looks_like_html,
+    read_body,
+)
 from archiver.exchange import Exchange, header_value
 from archiver.frontier import ROLE_PAGE, ROLE_ROBOTS, ROLE_SITEMAP, Entry, Frontier
 from archiver.items import Capture
@@ -315,8 +322,12 @@ class ArchiveSpider(scrapy.Spider):
             self.stats_inc("archiver/redirects_followed")
             seed = response.meta.get(_SEED, False)
             self._follow(location, kind, depth=depth, referer=response.url, seed=seed)
-        links_base = response.url if _has_links(status, body, content_type) else None
-        if self.links_from_worker and self.links_pending < self.worker_backlog:
+        mime = content_mime(body, content_type)
+        links_base = response.url if _has_links(status, mime) else None
+        # A PDF is never read here, whatever the worker's backlog: its text takes up to
+        # seconds, in which this process would fetch nothing.
+        worker_reads = self.links_pending < self.worker_backlog or mime in WORKER_ONLY_TYPES
+        if self.links_from_worker and worker_reads:
             capture.links_base = links_base  # the worker reads text and links
             if links_base is not None:
                 self.links_pending += 1
@@ -657,10 +668,9 @@ def redirect_target(response: Response) -> str | None:
     return target if is_http(target) else None
 
 
-def _has_links(status: int, body: bytes, content_type: str | None) -> bool:
-    """Links are read from HTML pages and style sheets; a redirect's body is archived, but
-    its Location is what is followed."""
-    mime = content_mime(body, content_type)
+def _has_links(status: int, mime: str) -> bool:
+    """Links are read from HTML pages and style sheets (``mime`` as documents.content_mime
+    says); a redirect's body is archived, but its Location is what is followed."""
     return mime in CSS_TYPES or (mime in HTML_TYPES and not 300 <= status < 400)
 
 

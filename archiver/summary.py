@@ -81,6 +81,8 @@ def build_summary(crawler: Crawler, run: Run, reason: str, ended: datetime) -> d
             "documents": stats.get("archiver/manifest_lines", 0),
             # Read for text and links by the crawl process, as the archive worker was behind.
             "pages_read_in_crawl": stats.get("archiver/pages_read_in_crawl", 0),
+            # PDFs by how their text was read: ok, or why not in full (pdftext.Outcome).
+            "pdf_text": _prefixed(stats, "archiver/pdf/"),
             "by_status": _prefixed(stats, "archiver/status/"),
             "by_mime": _prefixed(stats, "archiver/mime/"),
             "fetch_errors": _prefixed(stats, "archiver/fetch_errors/"),

@@ -27,6 +27,7 @@ __all__ = [
     "html_title",
     "parse_html",
     "plain_text",
+    "strip_controls",
 ]
 
 CharsetSource = Literal["bom", "header", "meta", "detection", "default"]
@@ -506,6 +507,19 @@ def _is_collapsed(line: str) -> bool:
 def plain_text(text: str, *, max_chars: int = 1_000_000) -> str:
     """Whitespace-normalized text of a text/plain document, at most `max_chars`."""
     return _join_lines(text.splitlines(), max_chars)
+
+
+# Control characters other than the whitespace ones (tab, line breaks), which the line joining
+# handles; a PDF font without a usable encoding maps glyphs to them.
+_CONTROLS_RE = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f]+")
+# Half of a UTF-16 pair (a PDF string cut in the middle of one): not valid in UTF-8.
+_SURROGATES_RE = re.compile("[\ud800-\udfff]")
+
+
+def strip_controls(text: str) -> str:
+    """``text`` without control characters (NUL included), lone surrogates replaced by
+    U+FFFD, so that it is valid UTF-8 for the manifest."""
+    return _SURROGATES_RE.sub("\ufffd", _CONTROLS_RE.sub("", text))
 
 
 def _join_lines(lines: list[str], max_chars: int) -> str:

@@ -369,4 +369,9 @@ def test_pages_read_by_either_process_give_the_same_documents_and_links(tmp_path
     ]
     read_in_crawl = [summary["counts"]["pages_read_in_crawl"] for summary in summaries]
     assert read_in_crawl[0] == 0
-    assert read_in_crawl[1] >= len(crawl_documents)  # and the style sheets, for their links
+    # The PDF is read by the worker even when the crawl process reads every other page.
+    pdfs = [url for url, document in crawl_documents.items() if document["charset_source"] == "pdf"]
+    assert [summary["counts"]["pdf_text"] for summary in summaries] == [{"ok": 1}, {"ok": 1}]
+    assert len(pdfs) == 1 and "what we believe" in crawl_documents[pdfs[0]]["text"]
+    # And the style sheets, for their links.
+    assert read_in_crawl[1] >= len(crawl_documents) - len(pdfs)

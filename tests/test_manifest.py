@@ -1,4 +1,4 @@
-"""The manifest: one line per HTML or plain-text capture, pointing straight at its record."""
+"""The manifest: one line per HTML, plain-text or PDF capture, pointing straight at its record."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ def test_every_document_capture_has_one_complete_line(sample_crawl: CrawlResult)
     documents = [
         r
         for r in sample_crawl.of_type("response") + sample_crawl.of_type("revisit")
-        if re.search(rb"(?im)^content-type:\s*(text/html|text/plain)", r.http_head)
+        if re.search(rb"(?im)^content-type:\s*(text/html|text/plain|application/pdf)", r.http_head)
     ]
     assert sorted(line["url"] for line in lines) == sorted(
         r.get("WARC-Target-URI") for r in documents
