@@ -124,6 +124,7 @@ class ProgressDisplay:
 
     def engine_started(self) -> None:
         self.started = self.last_line = time.monotonic()
+        self.recent.append((self.started, 0))  # the rate of a run younger than its window
         if self.mode == "live":
             self._start_live()
         tick = LIVE_TICK_SECONDS if self.live is not None else QUIET_TICK_SECONDS
@@ -176,7 +177,11 @@ class ProgressDisplay:
             revisits=stats.get_value("archiver/records/revisit", 0),
             errors=self.run.notable.errors_seen,
             rate=rate,
-            warc_file=self._warc_file(stats.get_value("archiver/warc_current")),
+            warc_file=self._warc_file(
+                stats.get_value("archiver/warc_current")
+                # Closed by the time of the last frame: the last file the worker finished.
+                or (stats.get_value("archiver/warc_files") or [None])[-1]
+            ),
         )
 
     def _warc_file(self, current: str | None) -> str | None:

@@ -52,6 +52,7 @@ class RunInfo:
     resumes: int = 0
     summary: str | None = None  # relative to the collection; None: the run wrote none
     log: str | None = None
+    report: str | None = None  # runs/<run-id>/report.html, when it was written
     problem: str | None = None  # why the summary could not be read
 
 
@@ -141,6 +142,8 @@ def _from_summary(collection: Collection, path: Path) -> RunInfo:
         summary=_relative(collection, path),
         log=_relative(collection, collection.log_for(run_id)),
     )
+    report = collection.report_for(run_id)
+    run.report = _relative(collection, report) if report.exists() else None
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:  # ValueError: bad JSON or bad UTF-8
@@ -433,6 +436,8 @@ def _last_run(status: CollectionStatus, run: RunInfo) -> list[str]:
     lines = [f"last run    {run.run_id} {outcome}"]
     if run.summary is not None:
         lines.append(f"  summary   {status.root / run.summary}")
+    if run.report is not None:
+        lines.append(f"  report    {status.root / run.report}")
     if run.log is not None:
         lines.append(f"  log       {status.root / run.log}")
     return lines

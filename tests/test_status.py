@@ -215,6 +215,7 @@ def test_two_runs_text_report(twice: CrawlResult, capsys):
         f"{second['counts']['captures']} captures, {second['counts']['documents']} pages"
     )
     assert f"  summary   {root / 'runs' / (run_id + '.json')}" in text.splitlines()
+    assert f"  report    {root / 'runs' / run_id / 'report.html'}" in text.splitlines()
     assert f"  log       {root / 'logs' / (run_id + '.log')}" in text.splitlines()
 
 
