@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 EXCHANGE_KEY = "archiver_exchange"
 _SENT_AT_KEY = "archiver_sent_at"
-_HEADERS_AT_KEY = "archiver_headers_at"  # monotonic: when the answer's headers came
+_BODY_AT_KEY = "archiver_body_at"  # monotonic: when the answer's first body bytes came
 _RECEIVED_KEY = "archiver_bytes_received"
 logger = logging.getLogger(__name__)
 
@@ -43,7 +43,6 @@ class CaptureMiddleware:
         self.crawler = crawler
         self.max_size = crawler.settings.getint("ARCHIVER_MAX_RESPONSE_SIZE")
         crawler.signals.connect(self.bytes_received, signal=signals.bytes_received)
-        crawler.signals.connect(self.headers_received, signal=signals.headers_received)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CaptureMiddleware:
@@ -52,13 +51,14 @@ class CaptureMiddleware:
     def process_request(self, request: Request) -> None:
         request.meta[_SENT_AT_KEY] = datetime.now(UTC)
 
-    def headers_received(self, request: Request, **_: object) -> None:
-        request.meta[_HEADERS_AT_KEY] = time.monotonic()
-
     def bytes_received(self, data: bytes, request: Request, spider: object) -> None:
         """Cut an endless or oversized body at the limit, keeping what came (StopDownload
         without failure hands the partial response on, flagged)."""
-        received = request.meta.get(_RECEIVED_KEY, 0) + len(data)
+        received = request.meta.get(_RECEIVED_KEY)
+        if received is None:
+            request.meta[_BODY_AT_KEY] = time.monotonic()
+            received = 0
+        received += len(data)
         request.meta[_RECEIVED_KEY] = received
         if self.max_size and received > self.max_size:
             raise StopDownload(fail=False)
@@ -92,12 +92,12 @@ class CaptureMiddleware:
 
 def _fetch_seconds(request: Request) -> float:
     """From the request going out to the last byte of the answer. Scrapy's download_latency
-    stops at the headers; the time since they came is added. A wait in the downloader's queue
-    (--delay, concurrency) is in neither."""
+    stops at the headers; the time since the body's first bytes is added (the two are one
+    packet apart). A wait in the downloader's queue (--delay, concurrency) is in neither."""
     seconds = request.meta.get("download_latency", 0.0)
-    headers_at = request.meta.get(_HEADERS_AT_KEY)
-    if headers_at is not None:
-        seconds += time.monotonic() - headers_at
+    body_at = request.meta.get(_BODY_AT_KEY)
+    if body_at is not None:
+        seconds += time.monotonic() - body_at
     return seconds
 
 

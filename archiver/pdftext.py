@@ -28,13 +28,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from types import FrameType
-from typing import Literal
-
-import pypdf
-from pypdf.errors import DependencyError, FileNotDecryptedError
+from typing import TYPE_CHECKING, Literal
 
 from archiver.text import plain_text, strip_controls
+
+if TYPE_CHECKING:
+    import pypdf
 
 __all__ = [
     "MAX_BYTES",
@@ -73,17 +74,27 @@ Outcome = Literal[
 ]
 
 PDF_MAGIC = b"%PDF-"
-# Never run an external program (jbig2dec) on a file from the web; text needs no images.
-_CONFIGURATION = pypdf.Configuration().with_overwrites(
-    zlib_maximum_output_length=MAX_STREAM_BYTES,
-    lzw_maximum_output_length=MAX_STREAM_BYTES,
-    run_length_maximum_output_length=MAX_STREAM_BYTES,
-    brotli_maximum_output_length=MAX_STREAM_BYTES,
-    array_based_stream_maximum_output_length=MAX_STREAM_BYTES,
-    stream_parsing_work_maximum_count=MAX_STREAM_TOKENS,
-    jbig2dec_binary=None,
-    disable_legacy_handling=True,
-)
+
+
+@cache
+def _configuration() -> pypdf.Configuration:
+    """pypdf's limits, lowered. pypdf is imported only when a PDF comes: the import takes 70 ms
+    and 21 MB, which the crawl process (it never reads a PDF) and most runs need not pay."""
+    import pypdf
+
+    # Never run an external program (jbig2dec) on a file from the web; text needs no images.
+    return pypdf.Configuration().with_overwrites(
+        zlib_maximum_output_length=MAX_STREAM_BYTES,
+        lzw_maximum_output_length=MAX_STREAM_BYTES,
+        run_length_maximum_output_length=MAX_STREAM_BYTES,
+        brotli_maximum_output_length=MAX_STREAM_BYTES,
+        array_based_stream_maximum_output_length=MAX_STREAM_BYTES,
+        stream_parsing_work_maximum_count=MAX_STREAM_TOKENS,
+        jbig2dec_binary=None,
+        disable_legacy_handling=True,
+    )
+
+
 # The timer signal repeats this often after the budget ran out, in case code between it and
 # us swallowed one.
 _TIMER_REPEAT = 0.05
@@ -118,7 +129,10 @@ def pdf_text(
         return PdfText(None, "", "too_large", 0)
     reading = _Reading(max_pages, max_chars)
     try:
-        with _quiet_pypdf(), pypdf.apply_configuration(_CONFIGURATION), _cpu_budget(max_seconds):
+        import pypdf
+
+        configuration = _configuration()
+        with _quiet_pypdf(), pypdf.apply_configuration(configuration), _cpu_budget(max_seconds):
             reading.read(body, time.process_time() + max_seconds)
     except _OutOfTime:
         reading.outcome = "timeout"
@@ -137,6 +151,9 @@ class _Reading:
         self.outcome: Outcome = "ok"
 
     def read(self, body: bytes, deadline: float) -> None:
+        import pypdf
+        from pypdf.errors import FileNotDecryptedError
+
         try:
             reader = pypdf.PdfReader(io.BytesIO(body), strict=False)
             if reader.is_encrypted and not _decrypted(reader):
@@ -176,6 +193,8 @@ class _Reading:
 def _decrypted(reader: pypdf.PdfReader) -> bool:
     # Most "encrypted" PDFs of the era only restrict printing or copying: their user password
     # is empty, and any viewer opens them without asking.
+    from pypdf.errors import DependencyError
+
     try:
         return bool(reader.decrypt(""))
     except DependencyError:  # AES without the cryptography package

@@ -119,6 +119,13 @@ ARCHIVER_PROGRESS_LOG_SECONDS = 30.0
 TELNETCONSOLE_ENABLED = False
 # No per-page DEBUG lines unless a log shows DEBUG (logformat.py).
 LOG_FORMATTER = "archiver.logformat.PageLogFormatter"
+# Scrapy's start-up "Versions" line, without "Platform": platform.platform() runs `uname -p`
+# in a subprocess, a fork of the crawl process at every start (which make bench's per-process
+# peak RSS caught now and then as a third 66 MB process). The warcinfo records the software.
+LOG_VERSIONS = [
+    "lxml", "libxml2", "cssselect", "parsel", "w3lib", "Twisted", "Python", "pyOpenSSL",
+    "cryptography",
+]  # fmt: skip
 REMOTE_CONTROL_ENABLED = False
 
 # The spider's seen-set decides what is new before a request is built.
