@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from archiver.collection import Collection
+from archiver.config import whole_number_of
 from archiver.errors import CollectionError
 
 
@@ -297,22 +298,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     changes.add_argument("--json", action="store_true", help="print the report as JSON")
     changes.add_argument(
         "--diff-lines",
-        type=_count,
+        type=whole_number_of("lines"),
         default=20,
         metavar="N",
         help="at most N lines of text diff per changed page (default 20)",
     )
     changes.set_defaults(func=changes_command)
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"not a whole number of lines: {text!r}")
-    return value
 
 
 def changes_command(parsed: argparse.Namespace) -> int:

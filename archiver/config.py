@@ -3,6 +3,7 @@ for TOML config files alike. Precedence: defaults (settings.py) < config file < 
 
 from __future__ import annotations
 
+import argparse
 import re
 import tomllib
 from collections.abc import Callable, Mapping
@@ -50,6 +51,22 @@ def non_negative_float(text: str | float) -> float:
     if value < 0:
         raise ConfigError(f"{text!r} must be 0 or more")
     return value
+
+
+def whole_number_of(noun: str) -> Callable[[str], int]:
+    """An argparse type for a count of ``noun`` (0 or more): argparse reports a bad one as a
+    usage error, exit 2."""
+
+    def convert(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = -1
+        if value < 0:
+            raise argparse.ArgumentTypeError(f"not a whole number of {noun}: {text!r}")
+        return value
+
+    return convert
 
 
 def progress_mode(text: str) -> str:

@@ -339,6 +339,7 @@ def report_command(parsed: argparse.Namespace) -> int:
         raise CollectionError(
             f"{collection.root} has no run {run_id!r}; its runs are {', '.join(runs)}"
         )
+    # list_runs has read every summary already: one it could not read ended the command there.
     summary = json.loads(collection.summary_for(run_id).read_text(encoding="utf-8"))
     try:
         path = write_report(collection, summary)

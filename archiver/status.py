@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from archiver.collection import Collection
+from archiver.config import whole_number_of
 from archiver.dedup import SqliteDedupIndex
 from archiver.errors import CollectionError
 from archiver.frontier import FILENAME as FRONTIER_NAME
@@ -505,23 +506,13 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     status.add_argument("dir", type=Path, metavar="DIR", help="the collection folder")
     status.add_argument(
         "--runs",
-        type=_count,
+        type=whole_number_of("runs"),
         default=DEFAULT_RUNS,
         metavar="N",
         help=f"list the last N runs (default {DEFAULT_RUNS}); --json lists them all",
     )
     status.add_argument("--json", action="store_true", help="print the status as JSON")
     status.set_defaults(func=status_command)
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"not a whole number of runs: {text!r}")
-    return value
 
 
 def status_command(parsed: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import time
 from collections import Counter
 from html.parser import HTMLParser
@@ -405,6 +406,16 @@ def test_archiver_report_rebuilds_a_runs_page_from_its_summary(two_runs, capsys)
     assert capsys.readouterr().out == f"{output / 'runs' / last / 'report.html'}\n"
     assert main(["report", str(output), "--run", "19990101000000"]) == 2
     assert "has no run '19990101000000'" in capsys.readouterr().err
+
+
+def test_archiver_report_says_so_when_a_summary_cannot_be_read(two_runs, tmp_path, capsys):
+    output = tmp_path / "coll"
+    shutil.copytree(two_runs[1].output, output)  # the module's collection stays as it is
+    first = _summaries(output)[0]["run_id"]
+    (output / "runs" / f"{first}.json").write_bytes(b'{"run_id": "cut off')
+    assert main(["report", str(output), "--run", first]) == 2
+    summary = output / "runs" / f"{first}.json"
+    assert f"cannot read the run summary {summary}: Unterminated string" in capsys.readouterr().err
 
 
 def _without_made(html: str) -> str:
