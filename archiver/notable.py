@@ -28,7 +28,8 @@ class Notable:
         """An answer came: ``seconds`` from sending the request to its last byte."""
         self._order -= 1
         _keep(self._slowest, (seconds, self._order, url, status))
-        _keep(self._largest, (size, self._order, url, mime))
+        if size:  # a 304's or a redirect's empty body is nobody's largest
+            _keep(self._largest, (size, self._order, url, mime))
         if status >= 400:
             self.failed(url, f"HTTP {status}")
 

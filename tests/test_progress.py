@@ -175,3 +175,13 @@ def test_notable_keeps_the_slowest_and_largest_and_the_first_errors():
     assert len(summary["slowest"]) == KEPT
     assert len(summary["errors"]) == ERRORS_KEPT and not summary["errors_listed_all"]
     assert summary["errors"][0]["url"] == "http://x/fail/0"
+
+
+def test_empty_bodies_are_not_among_the_largest():
+    notable = Notable()
+    notable.answered("http://x/page", seconds=0.1, status=200, size=10, mime="text/html")
+    for n in range(KEPT):  # a second run: 304s and redirects, with no body
+        notable.answered(f"http://x/{n}", seconds=0.1, status=304, size=0, mime="unk")
+    assert notable.summary()["largest"] == [
+        {"url": "http://x/page", "bytes": 10, "mime": "text/html"}
+    ]
