@@ -185,7 +185,8 @@ def line_chart(
 
 
 def human_bytes(n: float) -> str:
-    """Bytes in SI units, as the crawl command prints sizes (MB = 10^6 bytes)."""
+    """Bytes in SI units, as the crawl command prints sizes (MB = 10^6 bytes); the report and
+    `archiver status` print them so."""
     for unit in ("B", "kB", "MB", "GB", "TB"):
         if abs(n) < 1000 or unit == "TB":
             return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"

@@ -134,21 +134,12 @@ class ProgressDisplay:
         """The last sample, before the run summary (connected after this) reads the timeline."""
         if self._loop.running:
             self._loop.stop()
-        snapshot = self.snapshot()
-        self.run.timeline.add(
-            snapshot.elapsed, snapshot.archived or snapshot.fetched, snapshot.warc_bytes, last=True
-        )
+        self._sample(last=True)
         if self.live is not None:
-            self.live.update(self._table(snapshot), refresh=True)
             self._stop_live()
 
     def tick(self) -> None:
-        snapshot = self.snapshot()
-        self.run.timeline.add(
-            snapshot.elapsed, snapshot.archived or snapshot.fetched, snapshot.warc_bytes
-        )
-        if self.live is not None:
-            self.live.update(self._table(snapshot), refresh=True)
+        snapshot = self._sample()
         now = time.monotonic()
         # A LoopingCall may run a few ms early: a line due within a tenth of a second is due.
         if self.mode != "off" and now - self.last_line >= self.log_every - 0.1:
@@ -157,6 +148,15 @@ class ProgressDisplay:
             logger.info("progress: %s", line)
             if self.print_lines:
                 print(f"archiver: {line}", file=sys.stderr, flush=True)
+
+    def _sample(self, *, last: bool = False) -> Snapshot:
+        """Take a snapshot into the timeline and onto the live display, if there is one."""
+        snapshot = self.snapshot()
+        captures = snapshot.archived or snapshot.fetched  # --no-warc archives nothing
+        self.run.timeline.add(snapshot.elapsed, captures, snapshot.warc_bytes, last=last)
+        if self.live is not None:
+            self.live.update(self._table(snapshot), refresh=True)
+        return snapshot
 
     def snapshot(self) -> Snapshot:
         stats = self.crawler.stats

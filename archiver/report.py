@@ -19,7 +19,6 @@ from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from archiver.changes import Change, list_runs
 from archiver.charts import (
@@ -33,6 +32,7 @@ from archiver.charts import (
 from archiver.collection import Collection
 from archiver.durable import write_atomically
 from archiver.errors import CollectionError, CollectionUnwritable
+from archiver.urls import hostname
 
 if TYPE_CHECKING:
     from jinja2 import Template
@@ -119,9 +119,7 @@ def _shown_time(iso: object) -> str:
 @dataclass(slots=True)
 class IndexFigures:
     found: bool
-    lines: int = 0
     hosts: Counter[str] = field(default_factory=Counter)
-    host_bytes: Counter[str] = field(default_factory=Counter)  # WARC record bytes
     per_second: Counter[str] = field(default_factory=Counter)  # 14-digit timestamp -> captures
 
 
@@ -131,12 +129,8 @@ def read_index(path: Path) -> IndexFigures:
     if not figures.found:
         return figures  # no capture, or the index was left .open (repair seals it)
     for timestamp, fields in _index_lines(path):
-        figures.lines += 1
         figures.per_second[timestamp] += 1
-        host = _host(fields.get("url"))
-        figures.hosts[host] += 1
-        length = fields.get("length", "0")
-        figures.host_bytes[host] += int(length) if str(length).isdigit() else 0
+        figures.hosts[_host(fields.get("url"))] += 1
     return figures
 
 
@@ -158,8 +152,7 @@ def _host(url: object) -> str:
     if not isinstance(url, str):
         return "(no URL)"
     try:
-        parts = urlsplit(url)
-        return parts.hostname or "(no host)"
+        return hostname(url) or "(no host)"
     except ValueError:
         return "(unparsable URL)"
 

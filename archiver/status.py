@@ -19,7 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from archiver.collection import Collection
+from archiver.charts import human_bytes
+from archiver.collection import Collection, count_lines
 from archiver.config import whole_number_of
 from archiver.dedup import SqliteDedupIndex
 from archiver.errors import CollectionError
@@ -30,7 +31,6 @@ from archiver.warc import OPEN_SUFFIX
 # Rows of the run table. With every other line the report has, the worst case (a crawl
 # running, WARCs left open, a resume command) stays within a 24-line terminal.
 DEFAULT_RUNS = 5
-_BLOCK = 1 << 20
 # The crawl options that go into a run's fingerprint (run.fingerprint) besides seeds and robots.
 _LIST_OPTIONS = (("--scope", "scope"), ("--allow-host", "allow_hosts"), ("--exclude", "exclude"))
 _ID_TIME = "%Y%m%d%H%M%S"  # how run.unique_run_id names a run: its start, in UTC
@@ -214,15 +214,6 @@ def _files(paths: Any, *, lines: bool = False) -> Files:
     return found
 
 
-def count_lines(path: Path) -> int:
-    """Newline-terminated lines, read in 1 MB blocks: a cut last line (a crash) is not counted."""
-    lines = 0
-    with open(path, "rb") as f:
-        while block := f.read(_BLOCK):
-            lines += block.count(b"\n")
-    return lines
-
-
 @contextmanager
 def _read_only(path: Path) -> Iterator[sqlite3.Connection]:
     """A connection that leaves no files behind.
@@ -342,22 +333,26 @@ def render_text(status: CollectionStatus, max_runs: int = DEFAULT_RUNS) -> str:
         lines.extend(_table(shown))
     else:
         lines.append("runs        none yet")
-    warcs = f"WARCs       {_n(files['warcs'].count, 'file')}, {_size(files['warcs'].bytes)}"
+    warcs = f"WARCs       {_n(files['warcs'].count, 'file')}, {human_bytes(files['warcs'].bytes)}"
     if files["open_warcs"].count:
         opened = files["open_warcs"]
         state = "being written" if status.running else "left by a crash: the next crawl repairs"
-        warcs += f"; {opened.count} .open ({_size(opened.bytes)}), {state}"
+        warcs += f"; {opened.count} .open ({human_bytes(opened.bytes)}), {state}"
     lines.append(warcs)
     indexes = files["indexes"]
-    line = f"indexes     {_n(indexes.count, 'file')}, {_size(indexes.bytes)}, {indexes.lines} lines"
+    line = (
+        f"indexes     {_n(indexes.count, 'file')}, {human_bytes(indexes.bytes)}, "
+        f"{indexes.lines} lines"
+    )
     if files["open_indexes"].count:
         line += f"; {files['open_indexes'].count} .open ({files['open_indexes'].lines} lines)"
     lines.append(line)
     manifest = files["manifest"]
-    lines.append(f"manifest    {_size(manifest.bytes)}, {manifest.lines} lines")
-    lines.append(f"dedup       {_size(files['dedup'].bytes)}")
-    lines.append(f"logs        {_n(files['logs'].count, 'file')}, {_size(files['logs'].bytes)}")
-    lines.append(f"disk        {_size(status.total_bytes)} in all")
+    lines.append(f"manifest    {human_bytes(manifest.bytes)}, {manifest.lines} lines")
+    lines.append(f"dedup       {human_bytes(files['dedup'].bytes)}")
+    logs = files["logs"]
+    lines.append(f"logs        {_n(logs.count, 'file')}, {human_bytes(logs.bytes)}")
+    lines.append(f"disk        {human_bytes(status.total_bytes)} in all")
     totals = f"totals      {_n(status.captures, 'capture')}"
     if status.known is not None:
         known = status.known
@@ -455,13 +450,6 @@ def _duration(seconds: float | None) -> str:
         return f"{seconds:.1f} s"
     minutes = round(seconds / 60)
     return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d}"
-
-
-def _size(n: int) -> str:
-    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if n >= scale:
-            return f"{n / scale:.1f} {unit}"
-    return f"{n} B"
 
 
 def _cell(value: int | None) -> str:

@@ -18,6 +18,7 @@ from scrapy import signals
 
 from archiver import logsafe, report
 from archiver.archivist import LISTED_PAGES
+from archiver.collection import count_lines
 from archiver.durable import write_atomically
 from archiver.run import Run, crawl_settings
 
@@ -112,8 +113,7 @@ def build_summary(crawler: Crawler, run: Run, reason: str, ended: datetime) -> d
 
 def _lines(path: Path) -> int:
     try:
-        with open(path, "rb") as f:
-            return sum(1 for _ in f)
+        return count_lines(path)
     except OSError:
         return 0  # no capture yet, or the index stayed .open (a full disk; repair seals it)
 

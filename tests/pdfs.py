@@ -11,26 +11,10 @@ import codecs
 import zlib
 from collections.abc import Sequence
 
-HEADER = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n"  # the binary comment marks the file as binary
+# The sample site's PDF writer: every test PDF is laid out the same way, xref and all.
+from archiver.samplesite.media import pdf_file
 
 HELVETICA = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
-
-
-def pdf_file(objects: Sequence[bytes], *, info: int | None = None, xref_shift: int = 0) -> bytes:
-    """A PDF whose object N is ``objects[N - 1]``, object 1 its catalog, with an xref table;
-    ``xref_shift`` moves every offset in it (a broken xref, for the reader to repair)."""
-    out = bytearray(HEADER)
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    start = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % (offset + xref_shift) for offset in offsets)
-    info_ref = b" /Info %d 0 R" % info if info else b""
-    out += b"trailer\n<< /Size %d /Root 1 0 R%s >>\n" % (len(objects) + 1, info_ref)
-    out += b"startxref\n%d\n%%%%EOF\n" % start
-    return bytes(out)
 
 
 def stream(data: bytes, *, compress: bool = False, extra: bytes = b"") -> bytes:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import struct
 import zlib
+from collections.abc import Sequence
 
 RGB = tuple[int, int, int]
 
@@ -118,17 +119,26 @@ def pdf(text: str) -> bytes:
         b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"endstream",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
     ]
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")  # binary comment marks the file as binary
+    return pdf_file(objects)
+
+
+PDF_HEADER = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n"  # the binary comment marks the file as binary
+
+
+def pdf_file(objects: Sequence[bytes], *, info: int | None = None, xref_shift: int = 0) -> bytes:
+    """A PDF 1.4 whose object N is ``objects[N - 1]``, object 1 its catalog, with an xref
+    table of exact offsets; ``xref_shift`` moves every one (a broken xref, for a reader to
+    repair: tests/pdfs.py)."""
+    out = bytearray(PDF_HEADER)
     offsets = []
     for number, body in enumerate(objects, start=1):
         offsets.append(len(out))
         out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
     xref_at = len(out)
-    out += b"xref\n0 %d\n" % (len(objects) + 1)
-    out += b"0000000000 65535 f \n"
-    for offset in offsets:
-        out += b"%010d 00000 n \n" % offset
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\n" % (len(objects) + 1)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % (offset + xref_shift) for offset in offsets)
+    info_ref = b" /Info %d 0 R" % info if info else b""
+    out += b"trailer\n<< /Size %d /Root 1 0 R%s >>\n" % (len(objects) + 1, info_ref)
     out += b"startxref\n%d\n%%%%EOF\n" % xref_at
     return bytes(out)
 
