@@ -17,21 +17,21 @@ $(STAMP): pyproject.toml constraints.txt
 
 # Archive the bundled sample site, served on loopback under its own name.
 run: $(STAMP)
-	@$(BIN)/python -m archiver.samplesite --host 127.0.0.1 --port $(SAMPLE_PORT) & server=$$!; \
+	@$(BIN)/python -m samplesite --host 127.0.0.1 --port $(SAMPLE_PORT) & server=$$!; \
 	trap 'kill $$server 2>/dev/null' EXIT; \
-	$(BIN)/python -m archiver.samplesite.wait 127.0.0.1 $(SAMPLE_PORT) && \
+	$(BIN)/python -m samplesite.wait 127.0.0.1 $(SAMPLE_PORT) && \
 	$(BIN)/archiver crawl http://sample.archiver.test:$(SAMPLE_PORT)/ \
 		--output output/sample \
 		--resolve sample.archiver.test:$(SAMPLE_PORT):127.0.0.1
 
 test: $(STAMP)
-	$(BIN)/ruff check archiver spiders tests bench
+	$(BIN)/ruff check archiver spiders tests bench samplesite
 	tests/browser/setup.sh
 	tests/isolated.sh $(BIN)/pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check archiver spiders tests bench
-	$(BIN)/ruff format --check archiver spiders tests bench
+	$(BIN)/ruff check archiver spiders tests bench samplesite
+	$(BIN)/ruff format --check archiver spiders tests bench samplesite
 
 # Crawl a generated site of $(PAGES) pages, served by nginx on loopback, $(RUNS) times each
 # with wget and with archiver, and compare them (bench/README.md). Installs nginx and wget

@@ -1,5 +1,5 @@
 import sys
 
-from archiver.cli import main
+from archiver.cli.main import main
 
 sys.exit(main())

@@ -1,6 +1,6 @@
 """The generic spider: `scrapy crawl archive -a seeds=URL[,URL] -s ARCHIVER_OUTPUT=DIR`."""
 
-from archiver.spider import ArchiveSpider
+from archiver.crawl.spider import ArchiveSpider
 
 
 class GenericArchiveSpider(ArchiveSpider):

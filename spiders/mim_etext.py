@@ -7,7 +7,7 @@ generic crawl it uses is tested against the bundled replica of the site.
 
 from typing import ClassVar
 
-from archiver.spider import ArchiveSpider
+from archiver.crawl.spider import ArchiveSpider
 
 _HOSTS = ("www.prisoncensorship.info", "prisoncensorship.info")
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from archiver.samplesite.requestlog import LoggedRequest
-from archiver.samplesite.server import SampleSiteServer
+from samplesite.requestlog import LoggedRequest
+from samplesite.server import SampleSiteServer
 from tests.warcread import Record, iter_records
 
 SAMPLE_HOST = "sample.archiver.test"

@@ -15,8 +15,8 @@ import os
 import signal
 import sys
 
-from archiver.cli import main
-from archiver.warc import WarcFileWriter
+from archiver.cli.main import main
+from archiver.collection.warc import WarcFileWriter
 
 ENV = "ARCHIVER_TEST_CRASHPOINT"
 

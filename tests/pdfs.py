@@ -12,7 +12,7 @@ import zlib
 from collections.abc import Sequence
 
 # The sample site's PDF writer: every test PDF is laid out the same way, xref and all.
-from archiver.samplesite.media import pdf_file
+from samplesite.media import pdf_file
 
 HELVETICA = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
 

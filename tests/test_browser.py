@@ -30,7 +30,7 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Frame, Page
 
-from archiver.samplesite.server import SampleSiteServer
+from samplesite.server import SampleSiteServer
 from tests.browser.chromium import CHROMIUM, Session, chromium_session, offsite_traffic
 from tests.browser.rangeserver import RangeServer
 from tests.conftest import ARTIFACTS, CrawlResult, crawl_site, run_archiver

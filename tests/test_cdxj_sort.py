@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from archiver.cdxj import CdxjIndex, sorted_lines
+from archiver.collection.cdxj import CdxjIndex, sorted_lines
 
 
 def test_sorting_in_runs_gives_byte_order_and_leaves_no_files(tmp_path: Path):

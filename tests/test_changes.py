@@ -9,7 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from archiver.changes import (
+from archiver.collection.layout import Collection
+from archiver.collection.manifest import FIELDS
+from archiver.model.errors import CollectionError
+from archiver.tools.changes import (
     Change,
     PageState,
     add_parser,
@@ -20,9 +23,6 @@ from archiver.changes import (
     report_json,
     text_diff,
 )
-from archiver.collection import Collection
-from archiver.errors import CollectionError
-from archiver.manifest import FIELDS
 
 SITE = "http://a.test/"
 RUN1, RUN2, RUN3 = "20260101000000", "20260102000000", "20260103000000"
@@ -359,7 +359,7 @@ def test_cli_json(collection: Collection, capsys):
 
 
 def test_cli_can_be_called_with_a_plain_namespace(collection: Collection, capsys):
-    from archiver.changes import changes_command
+    from archiver.tools.changes import changes_command
 
     parsed = argparse.Namespace(
         dir=collection.root, from_run=None, to_run=None, json=False, diff_lines=20

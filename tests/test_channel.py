@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from archiver.channel import Inbox, Outbox
+from archiver.archive.channel import Inbox, Outbox
 
 PIPE_BYTES = 65_536  # Linux's default pipe capacity
 

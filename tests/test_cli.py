@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from archiver.cli import build_parser, gather_options, main
-from archiver.config import parse_size, to_settings
-from archiver.errors import ConfigError
-from archiver.resolve import ResolveRule, parse_rules
+from archiver.cli.main import build_parser, gather_options, main
+from archiver.cli.options import parse_size, to_settings
+from archiver.crawl.resolve import ResolveRule, parse_rules
+from archiver.model.errors import ConfigError
 
 
 def _options(argv: list[str]) -> dict:

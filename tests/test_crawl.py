@@ -16,7 +16,7 @@ from urllib.parse import urljoin
 import pytest
 from surt import surt
 
-from archiver.samplesite.server import SampleSiteServer
+from samplesite.server import SampleSiteServer
 from tests.conftest import SAMPLE_HOST, CrawlResult, crawl_site, run_archiver
 from tests.harness.pywb import PywbReplay
 from tests.harness.validators import assert_warcs_valid

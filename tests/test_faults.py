@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from archiver.samplesite.server import SampleSiteServer
-from archiver.verify import verify_collection
+from archiver.tools.verify import verify_collection
+from samplesite.server import SampleSiteServer
 from tests.conftest import SAMPLE_HOST, run_archiver
 from tests.warcread import captures_by_url
 

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from archiver.frontier import ROLE_PAGE, ROLE_ROBOTS, Entry, Frontier
+from archiver.collection.frontier import ROLE_PAGE, ROLE_ROBOTS, Entry, Frontier
 
 
 def test_what_was_committed_is_read_back_in_order(tmp_path: Path):
@@ -41,7 +41,7 @@ def test_a_crash_keeps_what_was_committed_and_nothing_else(tmp_path: Path):
     script = f"""
 import os, signal
 from pathlib import Path
-from archiver.frontier import Entry, Frontier
+from archiver.collection.frontier import Entry, Frontier
 f = Frontier.for_collection(Path({str(tmp_path)!r}))
 f.begin("run1", {{}})
 f.add(Entry("k1", "http://a.test/1", "page", "L", 0))

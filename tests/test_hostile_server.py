@@ -21,7 +21,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from archiver.samplesite import SITE_ROOT, SampleSiteServer, hostile
+from samplesite import SITE_ROOT, SampleSiteServer, hostile
 
 MiB = 1 << 20
 

@@ -6,7 +6,7 @@ from urllib.parse import urljoin
 
 import pytest
 
-from archiver.links import (
+from archiver.web.links import (
     Link,
     LinkKind,
     _absolute_url,
@@ -16,7 +16,7 @@ from archiver.links import (
     extract_css_links,
     extract_html_links,
 )
-from archiver.text import parse_html
+from archiver.web.text import parse_html
 
 PAGE = "http://www.example.com/dir/page.html"
 L = LinkKind.NAVIGATION

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from archiver.lock import LOCK_NAME, CollectionBusy, CollectionLock
+from archiver.collection.lock import LOCK_NAME, CollectionBusy, CollectionLock
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 HOLDER = """
 import sys, time
 from pathlib import Path
-from archiver.lock import CollectionLock
+from archiver.collection.lock import CollectionLock
 lock = CollectionLock(Path(sys.argv[1]))
 lock.acquire(sys.argv[2])
 print("held", flush=True)
@@ -33,7 +33,7 @@ time.sleep(600)
 CONTENDER = """
 import json, sys, time
 from pathlib import Path
-from archiver.lock import CollectionBusy, CollectionLock
+from archiver.collection.lock import CollectionBusy, CollectionLock
 start = time.monotonic()
 try:
     CollectionLock(Path(sys.argv[1])).acquire(sys.argv[2])
@@ -195,7 +195,7 @@ def test_garbage_in_an_unlocked_file_counts_as_stale(tmp_path: Path):
 
 
 def test_a_missing_collection_folder_is_a_collection_error(tmp_path: Path):
-    from archiver.errors import CollectionError
+    from archiver.model.errors import CollectionError
 
     with pytest.raises(CollectionError, match="cannot open the lock file"):
         CollectionLock(tmp_path / "nowhere").acquire("run-1")

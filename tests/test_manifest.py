@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from archiver.manifest import FIELDS
+from archiver.collection.manifest import FIELDS
 from tests.conftest import CrawlResult
 from tests.warcread import record_at
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from archiver.samplesite.server import SampleSiteServer
+from samplesite.server import SampleSiteServer
 from tests.conftest import CrawlResult, crawl_site, run_archiver
 from tests.harness.pywb import PywbReplay
 from tests.test_runs import copy_site, edit_site

@@ -16,11 +16,11 @@ import orjson
 import pypdf
 import pytest
 
-from archiver.documents import content_mime, read_body
-from archiver.manifest import Document
-from archiver.pdftext import MAX_PAGES, MAX_STREAM_BYTES, MAX_STREAM_TOKENS, pdf_text
-from archiver.samplesite.server import SITE_ROOT
-from archiver.text import strip_controls
+from archiver.collection.manifest import Document
+from archiver.web.documents import content_mime, read_body
+from archiver.web.pdftext import MAX_PAGES, MAX_STREAM_BYTES, MAX_STREAM_TOKENS, pdf_text
+from archiver.web.text import strip_controls
+from samplesite.server import SITE_ROOT
 from tests.conftest import CrawlResult, run_archiver
 from tests.pdfs import (
     HELVETICA,

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import pytest
 
-from archiver.notable import ERRORS_KEPT, KEPT, Notable
-from archiver.progress import Snapshot, progress_line
-from archiver.samplesite.server import SampleSiteServer
-from archiver.timeline import TIMELINE_POINTS, Timeline
+from archiver.crawl.notable import ERRORS_KEPT, KEPT, Notable
+from archiver.crawl.progress import Snapshot, progress_line
+from archiver.crawl.timeline import TIMELINE_POINTS, Timeline
+from samplesite.server import SampleSiteServer
 from tests.conftest import SAMPLE_HOST, crawl_site, run_archiver
 
 SLOW = ("--delay", "0.05")  # 84 requests to one host: about 5 s
@@ -54,7 +54,7 @@ def test_without_a_terminal_a_plain_line_comes_every_interval(tmp_path: Path):
     assert all(m[11].startswith("archiver-") and m[11].endswith(".warc.gz") for m in lines)
     # The collection's log has the same lines, for whoever reads it instead of the console.
     log = (tmp_path / "c" / summary["files"]["log"]).read_text(encoding="utf-8")
-    assert log.count("[archiver.progress] INFO: progress: ") == len(lines)
+    assert log.count("[archiver.crawl.progress] INFO: progress: ") == len(lines)
 
 
 def test_the_run_summary_keeps_the_timeline_and_the_notable_urls(tmp_path: Path):

@@ -1,4 +1,4 @@
-"""archiver.repair: what a killed run leaves is made consistent, losing only what was incomplete.
+"""Repair: what a killed run leaves is made consistent, losing only what was incomplete.
 
 Collections are made by the real crawler (one run, then a second run into a copy, so the last
 file holds responses in one and revisits in the other), rotated small so a run leaves several
@@ -25,12 +25,12 @@ from pathlib import Path
 
 import pytest
 
-import archiver.repair
-from archiver.dedup import SqliteDedupIndex
-from archiver.errors import CollectionError
-from archiver.repair import RepairReport
-from archiver.samplesite.server import SampleSiteServer
-from archiver.verify import render_text, verify_collection
+import archiver.collection.repair
+from archiver.collection.dedup import SqliteDedupIndex
+from archiver.collection.repair import RepairReport
+from archiver.model.errors import CollectionError
+from archiver.tools.verify import render_text, verify_collection
+from samplesite.server import SampleSiteServer
 from tests.conftest import SAMPLE_HOST, crawl_site
 from tests.warcread import Record, iter_records
 
@@ -63,10 +63,10 @@ class _NoIndex:
 def repair_collection(root: Path) -> RepairReport:
     """Repair as a run starting on the collection does: with its dedup index's marks."""
     if not (root / SqliteDedupIndex.FILENAME).exists():
-        return archiver.repair.repair_collection(root, _NoIndex())
+        return archiver.collection.repair.repair_collection(root, _NoIndex())
     index = SqliteDedupIndex.for_collection(root)
     try:
-        return archiver.repair.repair_collection(root, index)
+        return archiver.collection.repair.repair_collection(root, index)
     finally:
         index.close()
 
@@ -437,7 +437,7 @@ def test_a_repair_that_died_midway_is_finished_by_the_next(
         raise OSError("power cut")
 
     with monkeypatch.context() as patched:
-        patched.setattr(archiver.repair, "_close_warc", power_cut)
+        patched.setattr(archiver.collection.repair, "_close_warc", power_cut)
         with pytest.raises(OSError, match="power cut"):
             repair_collection(state.root)
     assert (state.root / "warcs" / (state.name + ".open")).exists()

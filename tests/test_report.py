@@ -21,12 +21,12 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from archiver.cdxj import cdxj_line
-from archiver.charts import bar_chart
-from archiver.cli import main
-from archiver.collection import Collection
-from archiver.report import LISTED_CHANGES, render_report, write_report
-from archiver.samplesite.server import SampleSiteServer
+from archiver.cli.main import main
+from archiver.collection.cdxj import cdxj_line
+from archiver.collection.layout import Collection
+from archiver.tools.charts import bar_chart
+from archiver.tools.report import LISTED_CHANGES, render_report, write_report
+from samplesite.server import SampleSiteServer
 from tests.browser.chromium import CHROMIUM, chromium_session, offsite_traffic
 from tests.conftest import ARTIFACTS, CrawlResult, crawl_site
 from tests.test_runs import copy_site, edit_site

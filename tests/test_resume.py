@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from archiver.samplesite.server import SampleSiteServer
+from samplesite.server import SampleSiteServer
 from tests import bigsite
 from tests.conftest import run_archiver
 from tests.warcread import captures_by_url

@@ -14,8 +14,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from archiver.samplesite import SITE_ROOT
-from archiver.samplesite.server import SampleSiteServer
+from samplesite import SITE_ROOT
+from samplesite.server import SampleSiteServer
 from tests.conftest import CrawlResult, crawl_site, run_archiver
 from tests.harness.pywb import PywbReplay
 from tests.harness.validators import assert_warcs_valid

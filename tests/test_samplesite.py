@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 import charset_normalizer
 import pytest
 
-from archiver.samplesite import SITE_ROOT, LoggedRequest, SampleSiteServer, generate
+from samplesite import SITE_ROOT, LoggedRequest, SampleSiteServer, generate
 from tests.tlscert import make_self_signed
 
 ETEXT = SITE_ROOT / "archive" / "etext"
@@ -627,7 +627,7 @@ def test_some_pages_are_found_only_by_special_extraction() -> None:
 def test_command_line_serves_until_sigterm(tmp_path: Path) -> None:
     log_path = tmp_path / "requests.jsonl"
     process = subprocess.Popen(
-        [sys.executable, "-m", "archiver.samplesite", "--port", "0", "--log", str(log_path)],
+        [sys.executable, "-m", "samplesite", "--port", "0", "--log", str(log_path)],
         stdout=subprocess.PIPE,
         text=True,
     )

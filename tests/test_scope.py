@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from scrapy.settings import Settings
 
-from archiver.scope import Scope, default_prefix
+from archiver.web.scope import Scope, default_prefix
 from spiders.mim_etext import MimEtextSpider
 
 
@@ -35,7 +35,7 @@ def test_allow_host_and_exclude():
 def _mim_scope() -> Scope:
     spider = MimEtextSpider()
     settings = Settings()
-    settings.setmodule("archiver.settings")
+    settings.setmodule("archiver.crawl.settings")
     spider.configure(settings)
     return spider.scope
 

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from archiver.cli import main
-from archiver.frontier import Frontier
-from archiver.lock import CollectionBusy, CollectionLock, read_lock
-from archiver.samplesite.server import SampleSiteServer
+from archiver.cli.main import main
+from archiver.collection.frontier import Frontier
+from archiver.collection.lock import CollectionBusy, CollectionLock, read_lock
+from samplesite.server import SampleSiteServer
 from tests.conftest import SAMPLE_HOST, CrawlResult, crawl_site, run_archiver
 
 PREFIX = "/archive/etext/"

@@ -12,10 +12,10 @@ import time
 
 import pytest
 
-import archiver.links
-import archiver.text
-from archiver.links import extract_html_links
-from archiver.text import (
+import archiver.web.links
+import archiver.web.text
+from archiver.web.links import extract_html_links
+from archiver.web.text import (
     Decoded,
     decode_document,
     html_text,
@@ -511,7 +511,7 @@ def test_lines_are_collapsed_the_same_with_or_without_the_shortcut() -> None:
     shortcuts = 0
     for _ in range(20_000):
         line = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
-        if archiver.text._is_collapsed(line):
+        if archiver.web.text._is_collapsed(line):
             shortcuts += 1
             assert " ".join(line.split()) == line, repr(line)
     assert shortcuts > 2_000  # the shortcut is taken, for lines of every length
@@ -574,7 +574,7 @@ def _benchmark(rounds: int = 1000) -> None:
             start = time.perf_counter()
             for n in range(rounds):
                 if cold:
-                    archiver.links._browser_form.cache_clear()
+                    archiver.web.links._browser_form.cache_clear()
                 _process(body, f"http://www.example.com/d{n % 50}/page{n}.html")
             best = min(best, (time.perf_counter() - start) / rounds)
         print(f"decode+parse+links+title+text, {label}: {best * 1e6:.0f} \u00b5s/page")

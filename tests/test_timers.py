@@ -24,7 +24,7 @@ _CRAWL = textwrap.dedent(
     asyncioreactor.install()
     from twisted.internet import reactor
     from scrapy.signalmanager import SignalManager
-    from archiver.timers import TimerSweep
+    from archiver.crawl.timers import TimerSweep
 
     sweep = TimerSweep(SimpleNamespace(signals=SignalManager()))
     ticks = 0

@@ -21,12 +21,12 @@ import pytest
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-import archiver.warc
-from archiver.cdxj import cdxj_line
-from archiver.errors import CollectionError
-from archiver.samplesite.server import SampleSiteServer
-from archiver.verify import add_parser, render_text, verify_collection
-from archiver.warc import PROFILE_IDENTICAL
+import archiver.collection.warc
+from archiver.collection.cdxj import cdxj_line
+from archiver.collection.warc import PROFILE_IDENTICAL
+from archiver.model.errors import CollectionError
+from archiver.tools.verify import add_parser, render_text, verify_collection
+from samplesite.server import SampleSiteServer
 from tests.conftest import crawl_site
 from tests.warcread import Record, iter_records, read_member
 
@@ -121,7 +121,7 @@ def _flip_payload_byte_in_place(path: Path, record: Record) -> None:
     the same size; any stdlib zlib level that happens to will do as well."""
     raw, length = read_member(path, record.offset)
     start = len(raw) - 4 - len(record.payload)
-    compressors = [archiver.warc.gzip_member] + [
+    compressors = [archiver.collection.warc.gzip_member] + [
         functools.partial(gzip_member, level=level) for level in (6, 5, 4, 3, 7, 8, 9)
     ]
     for compress, pos, byte in itertools.product(

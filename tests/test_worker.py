@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from archiver.archivist import ArchiveConfig
-from archiver.collection import Collection
-from archiver.lock import CollectionBusy, CollectionLock
-from archiver.run import DEFAULT_INDEX, Run
-from archiver.worker import CLOSED, FAILED, ArchiveWorker
+from archiver.archive.archivist import ArchiveConfig
+from archiver.archive.worker import CLOSED, FAILED, ArchiveWorker
+from archiver.collection.layout import Collection
+from archiver.collection.lock import CollectionBusy, CollectionLock
+from archiver.crawl.run import DEFAULT_INDEX, Run
 
 
 def _config(root: Path) -> ArchiveConfig:

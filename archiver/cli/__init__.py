@@ -1,0 +1,1 @@
+"""The command line: argparse and printing only, one module per command."""

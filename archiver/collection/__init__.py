@@ -1,0 +1,1 @@
+"""Every file name, reader and writer of the on-disk collection format."""

@@ -1,0 +1,1 @@
+"""The crawl process: the only room that imports Scrapy or Twisted."""

@@ -1,0 +1,239 @@
+"""The item pipeline: hands each capture to the archive worker, and stops the crawl when the
+collection cannot be written.
+
+The archiving itself (text and links, dedup, records, manifest and index lines, checkpoints)
+runs in the worker process (worker.py, archivist.py), on the core the crawl leaves free. The
+links it reads go to the spider (ArchiveSpider.admit_links); what it counts comes back into
+the crawl's stats, so the run summary and the log read as from one process.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import platform
+import socket
+import sqlite3
+from collections.abc import Callable
+from importlib.metadata import version
+from typing import TYPE_CHECKING, Any
+
+from scrapy.exceptions import NotConfigured
+from scrapy.utils.defer import deferred_from_coro
+from twisted.internet.interfaces import IReadDescriptor
+from zope.interface import implementer
+
+import archiver
+from archiver.archive.archivist import ArchiveConfig
+from archiver.archive.protocol import Capture
+from archiver.archive.worker import (
+    CLOSED,
+    DIED,
+    DRAINED,
+    FAILED,
+    LINKS,
+    LOG,
+    STATS,
+    SYNC,
+    ArchiveWorker,
+)
+from archiver.crawl.run import DEFAULT_INDEX, Run, crawl_settings
+from archiver.model.errors import write_error_reason
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+
+logger = logging.getLogger(__name__)
+
+
+def software() -> str:
+    parts = "; ".join(f"{name} {version(name)}" for name in ("Scrapy", "warcio", "Twisted", "lxml"))
+    return f"archiver/{archiver.__version__} ({parts}; Python {platform.python_version()})"
+
+
+def warcinfo_fields(crawler: Crawler, run: Run) -> dict[str, str]:
+    """What every WARC file says about how it was made (WARC 1.1 annex C fields first)."""
+    settings = crawler.settings
+    return {
+        "software": software(),
+        "format": "WARC File Format 1.1",
+        "conformsTo": "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/",
+        "hostname": socket.gethostname(),
+        "operator": settings.get("ARCHIVER_OPERATOR") or "",
+        "robots": settings.get("ARCHIVER_ROBOTS"),
+        "http-header-user-agent": settings.get("USER_AGENT"),
+        "isPartOf": run.collection.root.resolve().name,
+        "description": f"archiver run {run.run_id}",
+        "archiver-run-id": run.run_id,
+        "archiver-settings": json.dumps(crawl_settings(crawler), sort_keys=True),
+    }
+
+
+def stop_on_write_error(crawler: Crawler, exc: OSError | sqlite3.Error) -> None:
+    """A collection that cannot be written ends the run: crawling on would lose every capture.
+
+    The WARC files stay whole (the writer cuts a failed record off again); the next run of
+    the same command repairs what was left half-written and resumes the run.
+    """
+    assert crawler.stats is not None
+    crawler.stats.inc_value("archiver/not_archived")
+    stop_crawl(crawler, write_error_reason(exc), f"cannot write to the collection ({exc})")
+
+
+def stop_crawl(crawler: Crawler, reason: str, message: str) -> None:
+    """End the crawl once, for the first *reason* given: it becomes the run's stop reason."""
+    assert crawler.stats is not None and crawler.engine is not None
+    if crawler.stats.get_value("archiver/stop_reason") is None:
+        logger.critical("%s; stopping the crawl", message)
+        crawler.stats.set_value("archiver/stop_reason", reason)
+        deferred_from_coro(crawler.engine.close_spider_async(reason=reason))
+
+
+class ArchivePipeline:
+    """Sends captures to the archive worker; applies what it says on the reactor thread."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        assert crawler.stats is not None
+        self.stats = crawler.stats
+        self.closing = False
+        # False once the frontier failed to take a page's links: no capture may be committed
+        # from then on, as its links might be missing (worker.py).
+        self.links_committed = True
+        # Started by `archiver crawl` already, or now, so that its start-up overlaps the
+        # crawl's; opened in open_spider.
+        run = Run.of(crawler)
+        self.worker = run.worker or ArchiveWorker(lock_fd=run.lock.fileno())
+        run.worker = None  # this pipeline closes it
+        self._watch = _Readable(self.worker.fileno, self._take_messages)
+        self._watching = False
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ArchivePipeline:
+        # --no-warc (for measurement only) turns archiving off: the crawl fetches and follows
+        # links, nothing is read for text or written.
+        if crawler.settings.getbool("ARCHIVER_NO_WARC"):
+            raise NotConfigured("--no-warc: nothing is archived")
+        return cls(crawler)
+
+    def open_spider(self) -> None:
+        from twisted.internet import reactor  # the one Scrapy installed; not at import time
+
+        run = Run.of(self.crawler)
+        settings = self.crawler.settings
+        config = ArchiveConfig(
+            root=run.collection.root,
+            run_id=run.run_id,
+            index_class=settings.get("ARCHIVER_DEDUP_INDEX") or DEFAULT_INDEX,
+            warc_prefix=settings.get("ARCHIVER_WARC_PREFIX"),
+            warc_size=settings.getint("ARCHIVER_WARC_SIZE"),
+            warcinfo=warcinfo_fields(self.crawler, run),
+            dedup_max_age=settings.getfloat("ARCHIVER_DEDUP_MAX_AGE"),
+            checkpoint_captures=settings.getint("ARCHIVER_CHECKPOINT_CAPTURES"),
+            checkpoint_seconds=settings.getfloat("ARCHIVER_CHECKPOINT_SECONDS"),
+        )
+        self.worker.open(config, run.frontier.path)
+        reactor.addReader(self._watch)  # type: ignore[attr-defined]
+        self._watching = True
+        if self.worker.ready:
+            spider = self.crawler.spider
+            if hasattr(spider, "links_from_worker"):  # an ArchiveSpider: see admit_links
+                spider.links_from_worker = True
+        else:  # it says why, and the crawl stops before it fetches much
+            reactor.callLater(0, self._take_messages)  # type: ignore[attr-defined]
+
+    def process_item(self, item: Any) -> Any:
+        if isinstance(item, Capture):
+            if self.worker.ready:
+                self.worker.submit(item)
+            else:
+                self.stats.inc_value("archiver/not_archived")
+        return item
+
+    def close_spider(self) -> None:
+        self.closing = True
+        self._unwatch()
+        # The worker's last checkpoint commits every capture it holds: the links of each
+        # must be in the frontier first, so they are taken until DRAINED, which comes after
+        # them (what a stopped crawl had in the pipe takes a fraction of a second). Once the
+        # frontier has failed, nothing more can be committed and nothing is waited for: the
+        # worker, which then waits for an answer to its SYNC, would send no more links.
+        if self.worker.ready and self.links_committed:
+            self.worker.drain()
+            drained = False
+            while not drained and self.links_committed and not self.worker.ended:
+                messages = self.worker.receive(wait=True)
+                self._handle(messages)
+                drained = any(message[0] == DRAINED for message in messages)
+        self.worker.finish(self._handle, links_committed=self.links_committed)
+
+    def _take_messages(self) -> None:
+        self._handle(self.worker.receive())
+        if self.worker.ended:
+            self._unwatch()
+
+    def _unwatch(self) -> None:
+        from twisted.internet import reactor
+
+        if self._watching:
+            self._watching = False
+            reactor.removeReader(self._watch)  # type: ignore[attr-defined]
+
+    def _handle(self, messages: list[tuple[Any, ...]]) -> None:
+        for message in messages:
+            kind = message[0]
+            if kind == LINKS:
+                _, base, depth, links = message
+                admitted = self.crawler.spider.admit_links(base, depth, links)  # type: ignore[union-attr]
+                self.links_committed = self.links_committed and admitted
+            elif kind == SYNC:
+                if self.links_committed:  # otherwise the worker commits nothing more
+                    self.worker.synced()
+            elif kind == STATS:
+                _, added, values = message
+                for key, count in added.items():
+                    self.stats.inc_value(key, count)
+                for key, value in values.items():
+                    self.stats.set_value(key, value)
+            elif kind == LOG:
+                _, level, name, text = message
+                logging.getLogger(name).log(level, "%s", text)
+            elif kind == FAILED:
+                _, reason, text = message
+                self._stop(reason, f"cannot write to the collection ({text})")
+            elif kind == CLOSED and message[1] is not None:
+                if self.stats.get_value("archiver/stop_reason") is None:
+                    self.stats.set_value("archiver/stop_reason", message[1])
+            elif kind == DIED:
+                self._stop(
+                    "worker_died",
+                    f"the archive worker stopped unexpectedly (exit code {message[1]}); "
+                    "the next run of the same command repairs and resumes",
+                )
+
+    def _stop(self, reason: str, text: str) -> None:
+        if self.closing:  # the engine is closing already; the reason still counts
+            if self.stats.get_value("archiver/stop_reason") is None:
+                logger.critical("%s", text)
+                self.stats.set_value("archiver/stop_reason", reason)
+            return
+        stop_crawl(self.crawler, reason, text)
+
+
+@implementer(IReadDescriptor)
+class _Readable:
+    """The worker's end of the results pipe, watched by the reactor: its messages are read
+    on the reactor's thread when they come, with no thread of their own."""
+
+    def __init__(self, fileno: Callable[[], int], on_read: Callable[[], None]) -> None:
+        self.fileno = fileno
+        self._on_read = on_read
+
+    def doRead(self) -> None:
+        self._on_read()
+
+    def connectionLost(self, reason: object) -> None:
+        pass
+
+    def logPrefix(self) -> str:
+        return "archiver-worker"

@@ -1,0 +1,150 @@
+"""``--resolve HOST:PORT:ADDR``: connect to ADDR for URLs on HOST:PORT, as curl does.
+
+The URL, the Host header and the WARC keep the real name; only the socket goes elsewhere.
+This is how rehearsals and tests point real hostnames at loopback without touching DNS.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from twisted.internet.address import IPv4Address, IPv6Address
+from twisted.internet.interfaces import (
+    IAddress,
+    IHostnameResolver,
+    IHostResolution,
+    IResolutionReceiver,
+)
+from zope.interface import implementer
+
+from archiver.model.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ResolveRule:
+    host: str
+    port: int
+    address: str
+
+    @classmethod
+    def parse(cls, text: str) -> ResolveRule:
+        host, sep1, rest = text.partition(":")
+        port_text, sep2, address = rest.partition(":")
+        if not (sep1 and sep2 and host and port_text and address):
+            raise ConfigError(
+                f"--resolve {text!r} is not HOST:PORT:ADDR "
+                "(for example sample.archiver.test:8000:127.0.0.1)"
+            )
+        try:
+            port = int(port_text)
+            if not 0 < port < 65536:
+                raise ValueError
+        except ValueError:
+            raise ConfigError(f"--resolve {text!r}: port {port_text!r} is not 1-65535") from None
+        address = address.strip("[]")
+        try:
+            ipaddress.ip_address(address)
+        except ValueError:
+            raise ConfigError(f"--resolve {text!r}: {address!r} is not an IP address") from None
+        return cls(host.lower(), port, address)
+
+
+def parse_rules(texts: Iterable[str]) -> dict[tuple[str, int], str]:
+    return {(r.host, r.port): r.address for r in map(ResolveRule.parse, texts)}
+
+
+def is_private(address: str) -> bool:
+    """Private, loopback, link-local, unspecified or reserved: not the public web."""
+    ip = ipaddress.ip_address(address)
+    return not ip.is_global or ip.is_multicast
+
+
+@implementer(IResolutionReceiver)
+class _PublicOnly:
+    """Passes on only public addresses (--block-private-ips): a page linking to
+    http://192.168.1.1/ or a name resolving to 127.0.0.1 gets no connection at all."""
+
+    def __init__(self, receiver: IResolutionReceiver, host: str) -> None:
+        self.receiver = receiver
+        self.host = host
+
+    def resolutionBegan(self, resolution: IHostResolution) -> None:
+        self.receiver.resolutionBegan(resolution)
+
+    def addressResolved(self, address: IAddress) -> None:
+        host = getattr(address, "host", "")
+        if host and is_private(host):
+            logger.warning("refusing %s: it resolves to %s, a private address", self.host, host)
+            return
+        self.receiver.addressResolved(address)
+
+    def resolutionComplete(self) -> None:
+        self.receiver.resolutionComplete()
+
+
+@implementer(IHostResolution)
+class _Resolution:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def cancel(self) -> None:  # resolution is synchronous; nothing to cancel
+        pass
+
+
+@implementer(IHostnameResolver)
+class MappedResolver:
+    """A Twisted name resolver that answers mapped (host, port) pairs itself.
+
+    Unmapped names go to the resolver the reactor had before, so a crawl without
+    ``--resolve`` behaves exactly as stock Scrapy.
+    """
+
+    def __init__(
+        self, reactor: object, rules: dict[tuple[str, int], str], *, block_private: bool = False
+    ) -> None:
+        self.reactor = reactor
+        self.rules = rules
+        self.block_private = block_private
+        self.original: IHostnameResolver = reactor.nameResolver  # type: ignore[attr-defined]
+
+    @classmethod
+    def from_crawler(cls, crawler: object, reactor: object) -> MappedResolver:
+        # Scrapy builds the resolver with the CrawlerProcess, whose settings are the process's.
+        settings = crawler.settings  # type: ignore[attr-defined]
+        return cls(
+            reactor,
+            parse_rules(settings.getlist("ARCHIVER_RESOLVE")),
+            block_private=settings.getbool("ARCHIVER_BLOCK_PRIVATE_IPS"),
+        )
+
+    def install_on_reactor(self) -> None:
+        self.reactor.installNameResolver(self)  # type: ignore[attr-defined]
+
+    # Twisted's interface names, which callers pass by keyword (portNumber=...).
+    def resolveHostName(
+        self,
+        resolutionReceiver: IResolutionReceiver,
+        hostName: str,
+        portNumber: int = 0,
+        addressTypes: Sequence[type[IAddress]] | None = None,
+        transportSemantics: str = "TCP",
+    ) -> IHostResolution:
+        address = self.rules.get((hostName.lower(), portNumber))
+        if address is None:
+            receiver = resolutionReceiver
+            if self.block_private:
+                receiver = _PublicOnly(resolutionReceiver, hostName)
+            return self.original.resolveHostName(
+                receiver, hostName, portNumber, addressTypes, transportSemantics
+            )
+        resolution = _Resolution(hostName)
+        resolutionReceiver.resolutionBegan(resolution)
+        family = IPv6Address if ":" in address else IPv4Address
+        resolutionReceiver.addressResolved(family("TCP", address, portNumber))
+        resolutionReceiver.resolutionComplete()
+        return resolution

@@ -1,0 +1,238 @@
+"""One crawl run: its id, its collection, the collection's lock, dedup index and frontier.
+
+Every component of a crawl shares one Run. ``archiver crawl`` makes it before Scrapy starts
+(so a busy collection is refused at once) and attaches it to the crawler; under
+``scrapy crawl`` the first component that asks makes it.
+
+A run that did not finish (killed, stopped, out of disk) left its frontier; the next run of
+the collection with the same seeds and scope resumes it under the same run id.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from archiver.collection.dedup import DedupIndex, open_index
+from archiver.collection.frontier import Frontier
+from archiver.collection.layout import Collection
+from archiver.collection.lock import CollectionLock
+from archiver.collection.repair import repair_collection
+from archiver.crawl.notable import Notable
+from archiver.crawl.timeline import Timeline
+from archiver.model.errors import CollectionError, CollectionUnwritable
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.settings import BaseSettings
+
+    from archiver.archive.worker import ArchiveWorker
+
+logger = logging.getLogger(__name__)
+_ATTR = "_archiver_run"
+DEFAULT_INDEX = "archiver.collection.dedup.SqliteDedupIndex"
+
+
+@dataclass(slots=True)
+class Run:
+    run_id: str
+    started: datetime
+    collection: Collection
+    lock: CollectionLock
+    index: DedupIndex
+    frontier: Frontier
+    previous_run: str | None  # the collection's last run before this one
+    resumes: int = 0  # how often this run was resumed (0: a new run)
+    closed: bool = False
+    # Started by `archiver crawl` before Scrapy is, for the archive pipeline to take.
+    worker: ArchiveWorker | None = None
+    notable: Notable = field(default_factory=Notable)  # slowest, largest, failed URLs
+    timeline: Timeline = field(default_factory=Timeline)  # pages over time
+
+    @classmethod
+    def of(cls, crawler: Crawler) -> Run:
+        """The run of *crawler*, made on first use so every component sees the same one."""
+        run = getattr(crawler, _ATTR, None)
+        if run is None:
+            settings = crawler.settings
+            run = cls.start(
+                settings.get("ARCHIVER_OUTPUT"),
+                settings.get("ARCHIVER_RUN_ID") or None,
+                index_class=settings.get("ARCHIVER_DEDUP_INDEX") or DEFAULT_INDEX,
+                fingerprint=fingerprint(settings, crawler.spidercls.name),
+                restart=settings.getbool("ARCHIVER_RESTART"),
+            )
+            cls.attach(crawler, run)
+        return run
+
+    @staticmethod
+    def attach(crawler: Crawler, run: Run) -> None:
+        setattr(crawler, _ATTR, run)
+
+    @classmethod
+    def start(
+        cls,
+        output: str | Path,
+        run_id: str | None = None,
+        *,
+        index_class: str = DEFAULT_INDEX,
+        fingerprint: dict[str, Any] | None = None,
+        restart: bool = False,
+    ) -> Run:
+        """Create the collection if needed, take its lock, repair it, resume or begin a run.
+
+        ``fingerprint``: what decides what the run captures (seeds, scope); an unfinished run
+        is resumed only by a run with the same one.
+        """
+        started = datetime.now(UTC)
+        collection = Collection(Path(output))
+        collection.create()
+        lock = CollectionLock(collection.root)
+        lock.acquire(run_id or "starting")  # raises CollectionBusy while another run holds it
+        if lock.stale:
+            logger.warning(
+                "cleared the lock of a run that stopped without releasing it: %s", lock.stale
+            )
+        index: DedupIndex | None = None
+        frontier: Frontier | None = None
+        try:
+            index = open_index(index_class, collection.root)
+            # What a killed run or a full disk left half-written is made whole before anything
+            # new is written (the lock guarantees no other run is writing it).
+            repaired = repair_collection(collection.root, index)
+            if repaired.changed:
+                logger.warning("repaired what an earlier run left: %s", repaired.summary())
+            frontier = Frontier.for_collection(collection.root)
+            resumes = _resume(collection, frontier, fingerprint or {}, restart)
+            if resumes:
+                run_id = frontier.run_id
+                assert run_id is not None
+                logger.warning("resuming run %s where it stopped (resume %d)", run_id, resumes)
+            else:
+                run_id = run_id or unique_run_id(collection, started)
+                frontier.begin(run_id, fingerprint or {})
+            lock.relabel(run_id)
+        except BaseException as exc:
+            for opened in (frontier, index):
+                if opened is not None:
+                    with contextlib.suppress(sqlite3.Error):
+                        opened.close()
+            lock.release()
+            if isinstance(exc, sqlite3.Error | OSError) and not isinstance(exc, CollectionError):
+                raise CollectionUnwritable(
+                    f"cannot prepare the collection {collection.root} ({exc}); "
+                    "if the disk is full, free some space and run the same command again"
+                ) from exc
+            raise
+        previous = previous_run(collection, before=run_id)
+        return cls(run_id, started, collection, lock, index, frontier, previous, resumes)
+
+    def close(self, *, finished: bool = False) -> None:
+        """Release everything; ``finished``: the run is complete, its frontier goes."""
+        if self.closed:
+            return
+        self.closed = True
+        if self.worker is not None:  # the crawl ended before its pipeline took the worker
+            self.worker.stop()
+        try:
+            self.index.close()
+            if finished:
+                self.frontier.finish()
+            else:
+                self.frontier.close()
+        except sqlite3.Error as exc:
+            logger.warning("the dedup index or frontier could not be closed (%s)", exc)
+        finally:
+            self.lock.release()
+
+
+def fingerprint(settings: BaseSettings, spider: str) -> dict[str, Any]:
+    """What decides which URLs a run captures: a run resumes only a run that had the same."""
+    return {
+        "spider": spider,
+        "seeds": settings.getlist("ARCHIVER_SEEDS"),
+        "scope": settings.getlist("ARCHIVER_SCOPE"),
+        "allow_hosts": settings.getlist("ARCHIVER_ALLOW_HOSTS"),
+        "exclude": settings.getlist("ARCHIVER_EXCLUDE"),
+        "robots": settings.get("ARCHIVER_ROBOTS"),
+    }
+
+
+def _resume(
+    collection: Collection, frontier: Frontier, wanted: dict[str, Any], restart: bool
+) -> int:
+    """Whether to resume the run the frontier belongs to: how many resumes then, or 0."""
+    run_id = frontier.run_id
+    if run_id is None or _finished(collection, run_id):
+        return 0  # no frontier, or one a finished run did not get to delete
+    if restart:
+        logger.warning("abandoned the unfinished run %s (--restart)", run_id)
+        return 0
+    had = frontier.fingerprint or {}
+    if had != wanted:
+        names = had.keys() | wanted.keys()
+        differ = ", ".join(sorted(k for k in names if had.get(k) != wanted.get(k)))
+        raise CollectionError(
+            f"{collection.root} has an unfinished run {run_id} with other {differ}: "
+            f"{json.dumps(had, sort_keys=True)}; run that command again to resume it, "
+            "or add --restart to abandon it"
+        )
+    return frontier.resumed()
+
+
+def _finished(collection: Collection, run_id: str) -> bool:
+    try:
+        summary = json.loads(collection.summary_for(run_id).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(summary, dict) and summary.get("finish_reason") == "finished"
+
+
+def unique_run_id(collection: Collection, started: datetime) -> str:
+    base = started.strftime("%Y%m%d%H%M%S")
+    run_id, serial = base, 1
+    # Two runs started in one second would share files; the second gets a suffix.
+    while collection.summary_for(run_id).exists() or collection.index_for(run_id).exists():
+        serial += 1
+        run_id = f"{base}-{serial}"
+    return run_id
+
+
+def previous_run(collection: Collection, before: str | None = None) -> str | None:
+    """Run ids sort by start time (they are UTC timestamps), so the last summary is the last run.
+
+    ``before``: a resumed run may have a summary of its own (a clean stop); it is not its own
+    previous run.
+    """
+    ids = sorted(p.stem for p in collection.runs.glob("*.json") if p.stem != before)
+    return ids[-1] if ids else None
+
+
+def crawl_settings(crawler: Crawler) -> dict[str, Any]:
+    """The settings that decide what a run captures: recorded in warcinfo and the run summary."""
+    settings = crawler.settings
+    spider = crawler.spider
+    scope = getattr(spider, "scope", None)
+    return {
+        "seeds": list(getattr(spider, "seeds", [])),
+        "scope": list(scope.prefixes) if scope else [],
+        "allow_hosts": sorted(scope.allow_hosts) if scope else [],
+        "exclude": [p.pattern for p in scope.exclude] if scope else [],
+        "max_pages": settings.getint("ARCHIVER_MAX_PAGES"),
+        "max_depth": settings.getint("ARCHIVER_MAX_DEPTH"),
+        "robots": settings.get("ARCHIVER_ROBOTS"),
+        "user_agent": settings.get("USER_AGENT"),
+        "concurrency": settings.getint("CONCURRENT_REQUESTS"),
+        "delay": settings.getfloat("DOWNLOAD_DELAY"),
+        "warc_size": settings.getint("ARCHIVER_WARC_SIZE"),
+        "warc_prefix": settings.get("ARCHIVER_WARC_PREFIX"),
+        "resolve": settings.getlist("ARCHIVER_RESOLVE"),
+        "recheck": settings.getbool("ARCHIVER_RECHECK"),
+        "dedup_max_age_days": settings.getfloat("ARCHIVER_DEDUP_MAX_AGE"),
+    }

@@ -1,0 +1,162 @@
+"""Scrapy settings for archiving crawls, and the documented defaults of every ARCHIVER_* setting.
+
+``scrapy.cfg`` points here, and ``archiver crawl`` starts from here too, so both ways of
+running a crawl capture the same way. Command-line options map onto these names (cli.py).
+"""
+
+import archiver
+from archiver.web.decoding import ACCEPT_ENCODING
+
+BOT_NAME = "archiver"
+# `archiver crawl` runs ArchiveSpider itself; the site spiders are a Scrapy project of their
+# own at the top of the repository (spiders/settings.py, which scrapy.cfg names).
+SPIDER_MODULES: list[str] = []
+
+# -- archiver settings (defaults) ------------------------------------------------------------
+ARCHIVER_OUTPUT = "output/default"  # the collection folder
+ARCHIVER_SEEDS: list[str] = []  # seed URLs; empty: the spider's start_urls
+ARCHIVER_SCOPE: list[str] = []  # URL prefixes pages must start with; empty: the seeds' folders
+ARCHIVER_ALLOW_HOSTS: list[str] = []  # hosts in scope whatever the path
+ARCHIVER_EXCLUDE: list[str] = []  # regular expressions; a matching URL is never fetched
+ARCHIVER_MAX_PAGES = 0  # pages (seeds and links, not requisites) to fetch; 0: no limit
+ARCHIVER_MAX_DEPTH = 0  # link hops from a seed; 0: no limit
+ARCHIVER_ROBOTS = "obey"  # obey | ignore (robots.txt is fetched and archived either way)
+ARCHIVER_WARC_SIZE = 1_000_000_000  # rotate WARC files past this many bytes
+ARCHIVER_WARC_PREFIX = "archiver"  # file names: PREFIX-YYYYMMDDhhmmss-SERIAL-HOST.warc.gz
+ARCHIVER_RESOLVE: list[str] = []  # HOST:PORT:ADDR, as curl --resolve
+ARCHIVER_OPERATOR = ""  # who runs the crawl (name, email or URL), recorded in warcinfo
+ARCHIVER_RUN_ID = ""  # set by `archiver crawl`; empty: from the start time
+ARCHIVER_LOG_LEVEL = "INFO"  # level of the collection's logs/<run-id>.log
+ARCHIVER_RECHECK = True  # fetch again every URL earlier runs captured, linked or not
+ARCHIVER_DEDUP_MAX_AGE = 0  # days; a payload stored longer ago is stored again; 0: never
+ARCHIVER_DEDUP_INDEX = "archiver.collection.dedup.SqliteDedupIndex"  # payload-digest index class
+ARCHIVER_MAX_RESPONSE_SIZE = 200_000_000  # bytes; a longer body is cut and marked truncated
+ARCHIVER_MAX_TEXT_BYTES = 10_000_000  # decoded bytes parsed for links and text (bomb cap)
+ARCHIVER_MAX_URL_LENGTH = 2048  # crawler traps (traps.py): longer URLs are not followed
+ARCHIVER_MAX_PATH_REPEATS = 3  # a path segment repeated more often: /a/b/a/b/a/b/a
+ARCHIVER_MAX_QUERY_VARIANTS = 500  # distinct query strings followed for one path
+ARCHIVER_MAX_PATH_SEGMENTS = 40
+ARCHIVER_CHECKPOINT_SECONDS = 10.0  # commit captures (fsync, lines, rows) at least this often
+ARCHIVER_CHECKPOINT_CAPTURES = 500  # ... or after this many captures (journal.py)
+ARCHIVER_NO_WARC = False  # measurement only: crawl and parse, archive nothing (benchmarks)
+ARCHIVER_RESTART = False  # abandon an unfinished run's frontier instead of resuming it
+ARCHIVER_BLOCK_PRIVATE_IPS = False  # refuse private, loopback, link-local addresses
+# Pages the archive worker may have yet to read (text and links) before the crawl process reads
+# the next one itself, so that the busier process gets help (spider.py).
+ARCHIVER_WORKER_BACKLOG = 16
+
+USER_AGENT = f"archiver/{archiver.__version__} (web archiving crawler; +https://github.com/archiver-project/archiver)"
+
+# -- how the archive is captured -------------------------------------------------------------
+# Every response must reach the spider so it reaches the WARC: redirects are followed by the
+# spider as new captures, errors are archived like any page, nothing is retried silently.
+REDIRECT_ENABLED = False
+METAREFRESH_ENABLED = False
+RETRY_ENABLED = False
+HTTPERROR_ALLOW_ALL = True
+ROBOTSTXT_OBEY = False  # the spider fetches, archives and applies robots.txt itself
+
+DOWNLOADER_MIDDLEWARES = {
+    # Scope, robots and redirects are the spider's; a cache would replay old responses.
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "scrapy.downloadermiddlewares.httpcache.HttpCacheMiddleware": None,
+    # Bodies are decoded by the spider with a size cap (decoding.py): a few-KB gzip bomb must
+    # not become a gigabyte in memory. Accept-Encoding is set below instead.
+    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
+    # Scrapy's cookie handling, minus its cost where no cookie is in play (cookies.py).
+    "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
+    "archiver.crawl.cookies.LeanCookiesMiddleware": 700,
+    # Serializes every request and response again only to count their bytes; the capture
+    # middleware and the run summary count what was archived.
+    "scrapy.downloadermiddlewares.stats.DownloaderStats": None,
+    # Next to the wire: after every middleware that adds request headers, before
+    # HttpCompressionMiddleware (590) decodes the body.
+    "archiver.crawl.capture.CaptureMiddleware": 950,
+}
+SPIDER_MIDDLEWARES = {
+    # The spider tracks depth and sets Referer itself (also on requests released by robots.txt).
+    "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
+    "scrapy.spidermiddlewares.referer.RefererMiddleware": None,
+    # Every status is archived (HTTPERROR_ALLOW_ALL), long URLs are a trap rule of our own
+    # (ARCHIVER_MAX_URL_LENGTH), and meta-copy detection is a debugging aid: work per request
+    # that decides nothing here.
+    "scrapy.spidermiddlewares.httperror.HttpErrorMiddleware": None,
+    "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware": None,
+    "scrapy.spidermiddlewares.metacopy.MetaCopyDetectionMiddleware": None,
+}
+# Hands captures to the archive worker process (worker.py), which writes the archive.
+ITEM_PIPELINES = {"archiver.crawl.pipeline.ArchivePipeline": 500}
+# Scrapy's own extensions, less three: an archiver has no business listening on ports
+# (TelnetConsole, RemoteControl), and feeds export items, while archiver's output is the
+# collection (FeedExporter would still handle the item_scraped signal of every capture). Left
+# out of the base rather than set to None in EXTENSIONS, where Scrapy imports each class named
+# to compare it: RemoteControl's import (aiohttp) alone took 90 ms of every run's start-up.
+EXTENSIONS_BASE = {
+    f"scrapy.extensions.{name}": 0
+    for name in (
+        "corestats.CoreStats",
+        "logcount.LogCount",
+        "memusage.MemoryUsage",
+        "memdebug.MemoryDebugger",
+        "closespider.CloseSpider",
+        "logstats.LogStats",
+        "spiderstate.SpiderState",
+        "throttle.AutoThrottle",
+    )
+}
+# ProgressDisplay first: its last sample must be in before RunExtension writes the summary.
+EXTENSIONS = {
+    "archiver.crawl.progress.ProgressDisplay": 5,
+    "archiver.crawl.runlog.RunExtension": 10,
+    "archiver.crawl.timers.TimerSweep": 20,
+}
+# auto: a live display on a terminal, else a line every ARCHIVER_PROGRESS_LOG_SECONDS.
+ARCHIVER_PROGRESS = "auto"
+ARCHIVER_PROGRESS_LOG_SECONDS = 30.0
+TELNETCONSOLE_ENABLED = False
+# No per-page DEBUG lines unless a log shows DEBUG (logformat.py).
+LOG_FORMATTER = "archiver.crawl.logformat.PageLogFormatter"
+# Scrapy's start-up "Versions" line, without "Platform": platform.platform() runs `uname -p`
+# in a subprocess, a fork of the crawl process at every start (which make bench's per-process
+# peak RSS caught now and then as a third 66 MB process). The warcinfo records the software.
+LOG_VERSIONS = [
+    "lxml", "libxml2", "cssselect", "parsel", "w3lib", "Twisted", "Python", "pyOpenSSL",
+    "cryptography",
+]  # fmt: skip
+REMOTE_CONTROL_ENABLED = False
+
+# The spider's seen-set decides what is new before a request is built.
+DUPEFILTER_CLASS = "scrapy.dupefilters.BaseDupeFilter"
+# Breadth-first (FIFO queues), the order archives are crawled in: pages near the seeds first.
+SCHEDULER_DISK_QUEUE = "scrapy.squeues.PickleFifoDiskQueue"
+SCHEDULER_MEMORY_QUEUE = "scrapy.squeues.FifoMemoryQueue"
+
+TWISTED_DNS_RESOLVER = "archiver.crawl.resolve.MappedResolver"
+# Old sites have expired and self-signed certificates; the archive records what was served.
+DOWNLOAD_VERIFY_CERTIFICATES = False
+
+CONCURRENT_REQUESTS = 8
+CONCURRENT_REQUESTS_PER_DOMAIN = 8
+# The pipelines never wait, so items gain nothing from running side by side; and Scrapy starts
+# this many asyncio worker tasks for every callback's output (100 by default: 100 tasks per
+# page, a quarter of the crawl's CPU on a 2,000-page site).
+CONCURRENT_ITEMS = 1
+DOWNLOAD_DELAY = 0
+DOWNLOAD_TIMEOUT = 60
+DEFAULT_REQUEST_HEADERS = {
+    "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    "Accept-Language": "en",
+    "Accept-Encoding": ACCEPT_ENCODING,
+}
+# The capture middleware cuts bodies at ARCHIVER_MAX_RESPONSE_SIZE and keeps what came, marked
+# truncated; Scrapy's own limit would throw the partial body away.
+DOWNLOAD_MAXSIZE = 0
+DOWNLOAD_WARNSIZE = 0
+# A connection lost mid-body still yields what arrived, recorded as WARC-Truncated: disconnect.
+DOWNLOAD_FAIL_ON_DATALOSS = False
+COOKIES_ENABLED = True  # old sites keep sessions in cookies; the request records show them
+LOG_LEVEL = "INFO"

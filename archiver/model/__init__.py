@@ -1,0 +1,1 @@
+"""Shared vocabulary (enums, dataclasses, defaults); imports the standard library only."""

@@ -1,0 +1,1 @@
+"""Read a collection, compute, render (status, changes, verify, report...); no argparse."""

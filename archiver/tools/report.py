@@ -1,0 +1,344 @@
+"""The run report ``runs/<run-id>/report.html``: one self-contained page of a run's figures.
+
+It is read from the run summary plus the run's CDXJ index (hosts, and capture times when the
+summary has no timeline), so it says nothing those files do not. The page opens with no
+network: styles are inline, charts are inline SVG, there is no script, and a Content Security
+Policy forbids loading anything. URLs, MIME types, hosts and reasons come from the web, so
+the page is rendered by Jinja2 with autoescaping, and URLs are text, never links (a
+``javascript:`` URL in an href would survive escaping).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from archiver.collection.durable import write_atomically
+from archiver.collection.layout import Collection
+from archiver.model.errors import CollectionError, CollectionUnwritable
+from archiver.tools.changes import Change, list_runs
+from archiver.tools.charts import (
+    BarChart,
+    LineChart,
+    bar_chart,
+    human_bytes,
+    line_chart,
+    status_colour,
+)
+from archiver.web.urls import hostname
+
+if TYPE_CHECKING:
+    from jinja2 import Template
+
+TOP_HOSTS = 15
+LISTED_CHANGES = 1_000  # URLs per change kind on the page; `archiver changes` has them all
+TIMELINE_POINTS = 300  # a longer timeline is thinned to this many points
+
+Sample = tuple[float, float, float]  # seconds since the start, captures so far, bytes so far
+
+
+def write_report(collection: Collection, summary: dict[str, Any]) -> Path:
+    """Write the report of the run *summary* describes; return its path."""
+    path = collection.report_for(summary["run_id"])
+    page = render_report(collection, summary)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(path, [page.encode("utf-8")])
+    return path
+
+
+def render_report(collection: Collection, summary: dict[str, Any]) -> str:
+    run_id = summary["run_id"]
+    index = read_index(collection.index_for(run_id))
+    counts = summary.get("counts", {})
+    by_bytes = summary.get("bytes", {})
+    return _template().render(
+        s=summary,
+        run_id=run_id,
+        name=Path(str(summary.get("collection", collection.root))).name,
+        generated=datetime.now(UTC).isoformat(),
+        human_bytes=human_bytes,
+        when=_shown_time,
+        status=bar_chart(
+            "status",
+            sorted((str(k), v) for k, v in counts.get("by_status", {}).items()),
+            colour=status_colour,
+            sort=False,  # in code order: 2xx, 3xx, 4xx, 5xx read as a story
+        ),
+        mime=bar_chart("mime", list(counts.get("by_mime", {}).items())),
+        mime_bytes=bar_chart(
+            "mime-bytes", list(by_bytes.get("payload_by_mime", {}).items()), shown=human_bytes
+        ),
+        timeline=_timeline(summary, index),
+        hosts=_hosts(index),
+        dedup=_dedup(counts),
+        slowest=summary.get("slowest"),
+        largest=summary.get("largest"),
+        errors=_errors(summary),
+        changes=_changes(summary.get("changes")),
+        files=_files(summary),
+    )
+
+
+@cache
+def _template() -> Template:
+    # Imported on first use: the crawl process loads this module at start-up, and needs
+    # Jinja2 (30 ms of imports) only when the run ends.
+    from jinja2 import Environment, PackageLoader, StrictUndefined
+
+    env = Environment(
+        loader=PackageLoader("archiver.tools", "templates"),
+        autoescape=True,  # always, whatever the template's name: every page here is HTML
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return env.get_template("report.html")
+
+
+def _shown_time(iso: object) -> str:
+    """An ISO time of the summary to the second, in UTC, as a person reads it."""
+    try:
+        when = datetime.fromisoformat(str(iso))
+    except ValueError:
+        return str(iso)
+    if when.tzinfo is not None:
+        when = when.astimezone(UTC)
+    return when.strftime("%Y-%m-%d %H:%M:%S") + (" UTC" if when.tzinfo else "")
+
+
+# --- the index ----------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class IndexFigures:
+    found: bool
+    hosts: Counter[str] = field(default_factory=Counter)
+    per_second: Counter[str] = field(default_factory=Counter)  # 14-digit timestamp -> captures
+
+
+def read_index(path: Path) -> IndexFigures:
+    """Hosts and capture times of a run's CDXJ index, read line by line (it can be millions)."""
+    figures = IndexFigures(found=path.is_file())
+    if not figures.found:
+        return figures  # no capture, or the index was left .open (repair seals it)
+    for timestamp, fields in _index_lines(path):
+        figures.per_second[timestamp] += 1
+        figures.hosts[_host(fields.get("url"))] += 1
+    return figures
+
+
+def _index_lines(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    with open(path, "rb") as lines:
+        for line in lines:
+            parts = line.split(b" ", 2)
+            if len(parts) != 3:
+                continue  # not a CDXJ line; `archiver verify` is where damage is reported
+            try:
+                fields = json.loads(parts[2])
+            except ValueError:
+                continue
+            if isinstance(fields, dict):
+                yield parts[1].decode("ascii", "replace"), fields
+
+
+def _host(url: object) -> str:
+    if not isinstance(url, str):
+        return "(no URL)"
+    try:
+        return hostname(url) or "(no host)"
+    except ValueError:
+        return "(unparsable URL)"
+
+
+def _hosts(index: IndexFigures) -> BarChart | None:
+    if not index.found:
+        return None
+    return bar_chart("hosts", index.hosts.most_common(), limit=TOP_HOSTS)
+
+
+# --- over time ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    chart: LineChart | None
+    source: str  # where the samples came from, said under the chart
+
+
+def _timeline(summary: dict[str, Any], index: IndexFigures) -> Timeline:
+    recorded = summary.get("timeline")
+    if isinstance(recorded, list) and recorded:
+        # Samples are running totals at time t (captures and bytes so far).
+        samples = sorted(
+            (float(s.get("t", 0)), float(s.get("captures", 0)), float(s.get("bytes", 0)))
+            for s in recorded
+            if isinstance(s, dict)
+        )
+        source = "sampled during the run (captures and bytes so far)"
+    elif index.per_second:
+        samples = _from_timestamps(index.per_second)
+        source = "from the index's capture times (one-second resolution)"
+    else:
+        return Timeline(None, "no captures" if index.found else "not recorded")
+    return Timeline(line_chart("timeline", _thin(samples, TIMELINE_POINTS)), source)
+
+
+def _from_timestamps(per_second: Counter[str]) -> list[Sample]:
+    """Captures so far at each second that had one, from the first capture's second."""
+    seconds = sorted(per_second)
+    start = _when(seconds[0])
+    samples, total = [], 0
+    for stamp in seconds:
+        total += per_second[stamp]
+        samples.append(((_when(stamp) - start).total_seconds(), float(total), 0.0))
+    return samples
+
+
+def _when(stamp: str) -> datetime:
+    return datetime.strptime(stamp[:14], "%Y%m%d%H%M%S")
+
+
+def _thin(samples: list[Sample], limit: int) -> list[Sample]:
+    """At most *limit* samples, evenly spaced, always keeping the last (the run's totals)."""
+    if len(samples) <= limit:
+        return samples
+    step = (len(samples) - 1) / (limit - 1)
+    return [samples[round(i * step)] for i in range(limit)]
+
+
+# --- dedup, errors, changes, files --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Dedup:
+    responses: int
+    revisits: int
+    ratio: float | None  # revisits / (responses + revisits); None with no records
+    records: BarChart
+    decisions: dict[str, int]
+
+
+def _dedup(counts: dict[str, Any]) -> Dedup:
+    records = counts.get("records", {})
+    responses, revisits = int(records.get("response", 0)), int(records.get("revisit", 0))
+    stored = responses + revisits
+    return Dedup(
+        responses,
+        revisits,
+        revisits / stored if stored else None,
+        bar_chart("records", [(kind, n) for kind, n in records.items()]),
+        dict(counts.get("dedup", {})),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Errors:
+    by_reason: BarChart  # fetch errors: no HTTP response at all
+    by_status: BarChart  # HTTP responses >= 400
+    listed: list[dict[str, Any]] | None  # None: the summary does not record them
+
+
+def _errors(summary: dict[str, Any]) -> Errors:
+    counts = summary.get("counts", {})
+    failing = [(str(k), v) for k, v in counts.get("by_status", {}).items() if _at_least_400(k)]
+    listed = summary.get("errors")
+    return Errors(
+        bar_chart("fetch-errors", list(counts.get("fetch_errors", {}).items())),
+        bar_chart("error-status", sorted(failing), colour=status_colour, sort=False),
+        listed if isinstance(listed, list) else None,
+    )
+
+
+def _at_least_400(status: object) -> bool:
+    return str(status).isdigit() and int(str(status)) >= 400
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeList:
+    kind: str
+    count: int
+    urls: list[str]  # at most LISTED_CHANGES
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    compared_with: str | None
+    kinds: list[ChangeList]
+    all_listed: bool
+
+
+def _changes(changes: object) -> Changes | None:
+    if not isinstance(changes, dict):
+        return None
+    counts, pages = changes.get("counts", {}), changes.get("pages", {})
+    kinds = [
+        ChangeList(
+            kind.value,
+            int(counts.get(kind.value, 0)),
+            list(pages.get(kind.value, []))[:LISTED_CHANGES],
+        )
+        for kind in Change
+    ]
+    all_listed = bool(changes.get("all_pages_listed", True)) and all(
+        len(k.urls) == k.count for k in kinds
+    )
+    return Changes(changes.get("compared_with"), kinds, all_listed)
+
+
+def _files(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    """(what, path relative to the report) of the run's files: the report is one folder down."""
+    files = summary.get("files", {})
+    named = [("summary", f"../{summary['run_id']}.json")]
+    named += [("WARC", f"../../{name}") for name in files.get("warcs", [])]
+    named += [
+        (what, f"../../{files[what]}") for what in ("index", "manifest", "log") if what in files
+    ]
+    return named
+
+
+# --- command line -------------------------------------------------------------------------------
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    """Add ``archiver report DIR [--run RUN_ID]``."""
+    report = commands.add_parser(
+        "report",
+        help="rebuild a run's report page from its stored summary",
+        description="Write runs/<run-id>/report.html again from runs/<run-id>.json and the "
+        "run's index (every run writes its report when it ends). Without --run, the last run.",
+    )
+    report.add_argument("dir", type=Path, metavar="DIR", help="the collection folder")
+    report.add_argument("--run", dest="run_id", metavar="RUN_ID", help="the run's id")
+    report.set_defaults(func=report_command)
+
+
+def report_command(parsed: argparse.Namespace) -> int:
+    collection = Collection(Path(parsed.dir))
+    runs = list_runs(collection)
+    if not runs:
+        raise CollectionError(
+            f"{collection.root} has no run summary (runs/*.json); "
+            "give the folder a crawl wrote with --output"
+        )
+    run_id = parsed.run_id or runs[-1]
+    if run_id not in runs:
+        raise CollectionError(
+            f"{collection.root} has no run {run_id!r}; its runs are {', '.join(runs)}"
+        )
+    # list_runs has read every summary already: one it could not read ended the command there.
+    summary = json.loads(collection.summary_for(run_id).read_text(encoding="utf-8"))
+    try:
+        path = write_report(collection, summary)
+    except OSError as exc:
+        raise CollectionUnwritable(
+            f"cannot write the report of run {run_id}: {exc.strerror or exc}"
+        ) from exc
+    print(path)
+    return 0
