@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from archiver.cli.changes import add_parser
 from archiver.collection.layout import Collection
 from archiver.collection.manifest import FIELDS
 from archiver.model.errors import CollectionError
 from archiver.tools.changes import (
     Change,
     PageState,
-    add_parser,
     classify,
     compare_runs,
     list_runs,
@@ -359,7 +359,7 @@ def test_cli_json(collection: Collection, capsys):
 
 
 def test_cli_can_be_called_with_a_plain_namespace(collection: Collection, capsys):
-    from archiver.tools.changes import changes_command
+    from archiver.cli.changes import changes_command
 
     parsed = argparse.Namespace(
         dir=collection.root, from_run=None, to_run=None, json=False, diff_lines=20

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from archiver.cli.main import build_parser, gather_options, main
+from archiver.cli.crawl import gather_options
+from archiver.cli.main import build_parser, main
 from archiver.cli.options import parse_size, to_settings
-from archiver.crawl.resolve import ResolveRule, parse_rules
 from archiver.model.errors import ConfigError
+from archiver.web.addresses import ResolveRule, parse_rules
 
 
 def _options(argv: list[str]) -> dict:

@@ -4,14 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from archiver.collection.dedup import (
-    CommitMark,
-    SqliteDedupIndex,
-    StoredPayload,
-    UrlCapture,
-    is_fresh,
-)
-from archiver.model.exchange import header_value, merge_not_modified
+from archiver.collection.dedup import SqliteDedupIndex
+from archiver.model.dedup import CommitMark, StoredPayload, UrlCapture, is_fresh
+from archiver.web.heads import header_value, merge_not_modified
 
 STORED = (
     b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=iso-8859-1\r\nContent-Length: 10\r\n"

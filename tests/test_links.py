@@ -6,9 +6,8 @@ from urllib.parse import urljoin
 
 import pytest
 
+from archiver.model.links import Link, LinkKind
 from archiver.web.links import (
-    Link,
-    LinkKind,
     _absolute_url,
     _directory_and_root,
     _join_simple,

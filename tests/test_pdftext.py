@@ -16,7 +16,7 @@ import orjson
 import pypdf
 import pytest
 
-from archiver.collection.manifest import Document
+from archiver.model.document import Document
 from archiver.web.documents import content_mime, read_body
 from archiver.web.pdftext import MAX_PAGES, MAX_STREAM_BYTES, MAX_STREAM_TOKENS, pdf_text
 from archiver.web.text import strip_controls

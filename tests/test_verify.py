@@ -22,10 +22,11 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 import archiver.collection.warc
+from archiver.cli.verify import add_parser
 from archiver.collection.cdxj import cdxj_line
 from archiver.collection.warc import PROFILE_IDENTICAL
 from archiver.model.errors import CollectionError
-from archiver.tools.verify import add_parser, render_text, verify_collection
+from archiver.tools.verify import render_text, verify_collection
 from samplesite.server import SampleSiteServer
 from tests.conftest import crawl_site
 from tests.warcread import Record, iter_records, read_member

@@ -14,7 +14,8 @@ from archiver.archive.archivist import ArchiveConfig
 from archiver.archive.worker import CLOSED, FAILED, ArchiveWorker
 from archiver.collection.layout import Collection
 from archiver.collection.lock import CollectionBusy, CollectionLock
-from archiver.crawl.run import DEFAULT_INDEX, Run
+from archiver.crawl.run import Run
+from archiver.model.defaults import DEDUP_INDEX as DEFAULT_INDEX
 
 
 def _config(root: Path) -> ArchiveConfig:

@@ -24,7 +24,7 @@ from typing import Any
 from archiver.archive.journal import Journal
 from archiver.archive.protocol import Capture
 from archiver.collection.cdxj import CdxjIndex, cdxj_line, cdxj_mime
-from archiver.collection.dedup import DedupIndex, StoredPayload, UrlCapture, is_fresh, open_index
+from archiver.collection.dedup import open_index
 from archiver.collection.frontier import FrontierFiles
 from archiver.collection.layout import Collection
 from archiver.collection.manifest import ManifestWriter
@@ -36,9 +36,11 @@ from archiver.collection.warc import (
     WrittenExchange,
     sha1_digest,
 )
-from archiver.model.exchange import header_value, merge_not_modified, mime_type
-from archiver.tools.changes import Change, PageState, classify
+from archiver.model.changes import Change, PageState, classify
+from archiver.model.dedup import DedupIndex, StoredPayload, UrlCapture, is_fresh
+from archiver.model.exchange import mime_type
 from archiver.web.documents import read_body
+from archiver.web.heads import header_value, merge_not_modified
 
 LISTED_PAGES = 10_000  # URLs per change named in the run summary
 

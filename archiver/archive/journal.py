@@ -26,9 +26,10 @@ import time
 from typing import Any, Protocol
 
 from archiver.collection.cdxj import CdxjIndex
-from archiver.collection.dedup import CommitMark, DedupIndex
 from archiver.collection.manifest import ManifestWriter, manifest_line
 from archiver.collection.warc import Revisit, WarcFileWriter, WrittenExchange
+from archiver.model import defaults
+from archiver.model.dedup import CommitMark, DedupIndex
 from archiver.model.exchange import Exchange
 
 logger = logging.getLogger(__name__)
@@ -50,9 +51,9 @@ class Journal:
         manifest: ManifestWriter,
         index: DedupIndex,
         frontier: Durable,
-        every_captures: int = 500,
-        every_seconds: float = 10.0,
-        max_pending_bytes: int = 16_000_000,
+        every_captures: int = defaults.CHECKPOINT_CAPTURES,
+        every_seconds: float = defaults.CHECKPOINT_SECONDS,
+        max_pending_bytes: int = defaults.CHECKPOINT_PENDING_BYTES,
     ) -> None:
         self.run_id = run_id
         self.writer = writer

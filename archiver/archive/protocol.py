@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from archiver.collection.dedup import StoredPayload, UrlCapture
-from archiver.collection.manifest import Document
 from archiver.collection.warc import Revisit, WrittenExchange
+from archiver.model.dedup import StoredPayload, UrlCapture
+from archiver.model.document import Document
 from archiver.model.exchange import Exchange
-from archiver.web.links import Link
+from archiver.model.links import Link
 
 
 @dataclass(slots=True, repr=False)

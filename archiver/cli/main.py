@@ -3,28 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import sys
 from collections.abc import Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from archiver import __version__
-from archiver.cli.options import OPTIONS, load_toml, to_settings
-from archiver.collection.layout import Collection
+from archiver.cli import changes, crawl, replay, report, status, verify, wacz
+from archiver.cli.exits import EXIT_FAILED, EXIT_USAGE
 from archiver.collection.lock import CollectionBusy
-from archiver.crawl.resolve import parse_rules
-from archiver.crawl.run import DEFAULT_INDEX, Run, fingerprint
-from archiver.model.errors import ArchiverError, CollectionUnwritable, ConfigError
-from archiver.tools import changes, replay, report, status, verify, wacz
-from archiver.web.scope import Scope
+from archiver.model.errors import ArchiverError, CollectionUnwritable
 
 if TYPE_CHECKING:
-    from scrapy.settings import Settings
-
-EXIT_OK = 0
-EXIT_FAILED = 1  # the run started but did not complete
-EXIT_USAGE = 2  # bad input: nothing was written
+    pass
 
 
 class _Parser(argparse.ArgumentParser):
@@ -41,28 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"archiver {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    crawl = commands.add_parser(
-        "crawl",
-        help="archive a website into a collection folder",
-        description="Crawl from the seeds and write WARC files, manifest, index and run summary.",
-    )
-    crawl.add_argument("seeds", nargs="*", metavar="SEED", help="URL to start from")
-    crawl.add_argument("--config", type=Path, metavar="FILE", help="TOML file of options")
-    for option in OPTIONS:
-        if option.flag is not None:
-            crawl.add_argument(
-                f"--{option.name}", action="store_true", default=None, help=option.help
-            )
-            continue
-        crawl.add_argument(
-            f"--{option.name}",
-            action="append" if option.repeatable else "store",
-            metavar=option.metavar,
-            help=option.help,
-            default=None,
-        )
-    crawl.add_argument("-v", "--verbose", action="store_true", help="log INFO to the console")
-    crawl.set_defaults(func=crawl_command)
+    crawl.add_parser(commands)
     changes.add_parser(commands)
     replay.add_parser(commands)
     report.add_parser(commands)
@@ -84,177 +53,6 @@ def main(args: Sequence[str] | None = None) -> int:
     except ArchiverError as exc:
         print(f"archiver: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-
-
-def gather_options(parsed: argparse.Namespace) -> dict[str, Any]:
-    """Config file values overlaid with the command line's."""
-    values = load_toml(parsed.config) if parsed.config else {}
-    for option in OPTIONS:
-        given = getattr(parsed, option.name.replace("-", "_"))
-        if given is not None:
-            values[option.name] = given
-    if parsed.seeds:
-        values["seeds"] = parsed.seeds
-    return values
-
-
-def crawl_command(parsed: argparse.Namespace) -> int:
-    options = gather_options(parsed)
-    if not options.get("seeds"):
-        raise ConfigError(
-            "no seed URL: give at least one, e.g. archiver crawl http://example.org/ --output DIR"
-        )
-    if not options.get("output"):
-        raise ConfigError("no collection folder: add --output DIR")
-    check_output(Path(options["output"]))
-    overrides = to_settings(options)
-    # Validate everything the crawl will need before anything is written.
-    parse_rules(overrides.get("ARCHIVER_RESOLVE", []))
-    Scope.build(
-        overrides["ARCHIVER_SEEDS"],
-        overrides.get("ARCHIVER_SCOPE", []),
-        overrides.get("ARCHIVER_ALLOW_HOSTS", []),
-        overrides.get("ARCHIVER_EXCLUDE", []),
-    )
-    # Take the collection's lock before Scrapy starts: a busy collection is refused at once.
-    run = Run.start(
-        overrides["ARCHIVER_OUTPUT"],
-        index_class=overrides.get("ARCHIVER_DEDUP_INDEX", DEFAULT_INDEX),
-        fingerprint=fingerprint(crawl_settings_for(overrides), "archive"),
-        restart=bool(overrides.get("ARCHIVER_RESTART")),
-    )
-    overrides["ARCHIVER_RUN_ID"] = run.run_id
-    if not overrides.get("ARCHIVER_NO_WARC"):
-        from archiver.archive.worker import ArchiveWorker
-
-        # Started before Scrapy is, so that its start-up (0.1 s) overlaps Scrapy's (0.4 s).
-        run.worker = ArchiveWorker(lock_fd=run.lock.fileno())
-    if not parsed.verbose:
-        overrides["LOG_LEVEL"] = "WARNING"
-    try:
-        summary = run_crawl(overrides, run)
-    finally:
-        run.close()
-    print_report(run, summary)
-    reason = summary.get("finish_reason")
-    if reason == "disk_full":
-        print(
-            "archiver: error: the disk is full; the files written are complete: "
-            "free some space and run the same command again to continue",
-            file=sys.stderr,
-        )
-        return EXIT_FAILED
-    if reason != "finished":
-        print(
-            f"archiver: error: the run stopped early ({reason}); "
-            "run the same command again to resume it",
-            file=sys.stderr,
-        )
-        return EXIT_FAILED
-    if overrides.get("ARCHIVER_NO_WARC"):
-        print("archiver: --no-warc: nothing was archived (a measurement run)", file=sys.stderr)
-        return EXIT_OK
-    if not summary["counts"]["captures"]:
-        log = summary["files"]["log"]
-        print(f"archiver: error: nothing was captured; see {log}", file=sys.stderr)
-        return EXIT_FAILED
-    return EXIT_OK
-
-
-def check_output(output: Path) -> None:
-    """--output is a collection, or a folder that can become one; nothing else is touched."""
-    if output.exists() and not output.is_dir():
-        raise ConfigError(f"--output {output} is a file; give a folder for the collection")
-    if output.is_dir() and any(output.iterdir()) and not Collection(output).is_collection():
-        raise ConfigError(
-            f"--output {output} is a folder with other files, not an archiver collection; "
-            "give a new or empty folder"
-        )
-
-
-def run_crawl(overrides: dict[str, Any], run: Run) -> dict[str, Any]:
-    """Run one crawl in this process (Twisted's reactor runs once per process)."""
-    # Imported here so `archiver --help` and option errors stay fast.
-    from scrapy.crawler import CrawlerProcess
-
-    from archiver.crawl.runlog import RunExtension
-    from archiver.crawl.spider import ArchiveSpider
-
-    process = CrawlerProcess(crawl_settings_for(overrides))
-    crawler = process.create_crawler(ArchiveSpider)
-    Run.attach(crawler, run)
-    process.crawl(crawler)
-    _collect_less_often()
-    process.start()
-    extension = crawler.extensions.middlewares and next(
-        (e for e in crawler.extensions.middlewares if isinstance(e, RunExtension)), None
-    )
-    if extension is None or extension.summary is None:
-        raise ArchiverError("the crawl ended without a run summary; see the log in the collection")
-    return extension.summary
-
-
-def _collect_less_often() -> None:
-    """Scrapy and Twisted allocate dozens of objects per request, and CPython looks for
-    reference cycles every 700 allocations: measured, a tenth of a static crawl's CPU (make
-    bench). What start-up made is frozen out of every collection, and the youngest
-    generation is collected every 50,000 allocations, which holds a few MB of garbage at most.
-    """
-    gc.freeze()
-    gc.set_threshold(50_000, 50, 100)
-
-
-def crawl_settings_for(overrides: dict[str, Any]) -> Settings:
-    """archiver's settings module, with the command line's values on top."""
-    from scrapy.settings import Settings
-
-    settings = Settings()
-    settings.setmodule("archiver.crawl.settings", priority="project")
-    settings.update(overrides, priority="cmdline")
-    return settings
-
-
-def print_report(run: Run, summary: dict[str, Any]) -> None:
-    root = run.collection.root
-    counts = summary["counts"]
-    statuses = ", ".join(f"{code}: {n}" for code, n in counts["by_status"].items()) or "none"
-    errors = sum(counts["fetch_errors"].values())
-    print(
-        f"archiver: run {summary['run_id']} {summary['finish_reason']} in "
-        f"{summary['elapsed_seconds']:.1f} s: {counts['captures']} captures, "
-        f"{counts['documents']} documents, {errors} fetch errors"
-    )
-    print(f"  status    {statuses}")
-    if summary["resumes"]:
-        print(
-            f"  resumed   {summary['resumes']}x: {counts['captured_before_resume']} captures "
-            f"before this process, {counts['captures_in_run']} in the whole run"
-        )
-    if not summary["files"]["warcs"]:  # nothing archived (--no-warc): nothing to replay
-        print(f"  log       {root / summary['files']['log']}")
-        return
-    for name in summary["files"]["warcs"]:
-        size = (root / name).stat().st_size
-        print(f"  WARC      {root / name} ({size / 1e6:.2f} MB)")
-    print(f"  manifest  {root / summary['files']['manifest']}")
-    print(f"  index     {root / summary['files']['index']}")
-    print(f"  summary   {run.collection.summary_for(run.run_id)}")
-    page = run.collection.report_for(run.run_id)
-    if page.exists():  # not written on a full disk
-        print(f"  report    {page}")
-    print(f"  log       {root / summary['files']['log']}")
-    seed = summary["settings"]["seeds"][0] if summary["settings"]["seeds"] else ""
-    name = replay.collection_name(root)
-    command = _command()
-    print("replay:")
-    print(f"  {command} replay {root}    # pywb: open http://127.0.0.1:8080/{name}/{seed}")
-    print(f"  {command} wacz {root} -o {name}.wacz    # then open it in ReplayWeb.page")
-
-
-def _command() -> str:
-    """How to call archiver again: its script beside this Python (a venv) if there."""
-    here = Path(sys.executable).parent / "archiver"
-    return str(here) if here.exists() else "archiver"
 
 
 if __name__ == "__main__":

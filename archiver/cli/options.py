@@ -1,5 +1,6 @@
 """Crawl options: one table maps each option to its Scrapy setting, for the command line and
-for TOML config files alike. Precedence: defaults (settings.py) < config file < command line."""
+for TOML config files alike. Precedence: defaults (archiver.model.defaults) < config file <
+command line."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from archiver.model import defaults
 from archiver.model.errors import ConfigError
+from archiver.model.modes import ProgressMode, RobotsPolicy
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]i?b?|b)?\s*$", re.IGNORECASE)
 
@@ -31,6 +34,14 @@ def parse_size(text: str | int) -> int:
         return int(float(number))
     base = 1024 if unit.endswith("i") else 1000
     return int(float(number) * base ** ("kmgt".index(unit[0]) + 1))
+
+
+def size_text(size: int) -> str:
+    """A byte count as an option takes it, in its largest whole decimal unit: 1G, 200M."""
+    for unit, scale in (("T", 10**12), ("G", 10**9), ("M", 10**6), ("k", 10**3)):
+        if size >= scale and size % scale == 0:
+            return f"{size // scale}{unit}"
+    return str(size)
 
 
 def positive_int(text: str | int) -> int:
@@ -69,18 +80,19 @@ def whole_number_of(noun: str) -> Callable[[str], int]:
     return convert
 
 
-def progress_mode(text: str) -> str:
-    from archiver.crawl.progress import MODES
+def progress_mode(text: str) -> ProgressMode:
+    try:
+        return ProgressMode(text)
+    except ValueError:
+        names = ", ".join(ProgressMode)
+        raise ConfigError(f"progress {text!r} is not one of {names}") from None
 
-    if text not in MODES:
-        raise ConfigError(f"progress {text!r} is not one of {', '.join(MODES)}")
-    return text
 
-
-def robots_policy(text: str) -> str:
-    if text not in ("obey", "ignore"):
-        raise ConfigError(f"robots policy {text!r} is not 'obey' or 'ignore'")
-    return text
+def robots_policy(text: str) -> RobotsPolicy:
+    try:
+        return RobotsPolicy(text)
+    except ValueError:
+        raise ConfigError(f"robots policy {text!r} is not 'obey' or 'ignore'") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,21 +150,21 @@ OPTIONS: tuple[Option, ...] = (
         ("ARCHIVER_ROBOTS",),
         robots_policy,
         metavar="obey|ignore",
-        help="obey or ignore robots.txt (default obey; it is archived either way)",
+        help=f"obey or ignore robots.txt (default {defaults.ROBOTS}; it is archived either way)",
     ),
     Option(
         "concurrency",
         ("CONCURRENT_REQUESTS", "CONCURRENT_REQUESTS_PER_DOMAIN"),
         positive_int,
         metavar="N",
-        help="requests in flight at once (default 8)",
+        help=f"requests in flight at once (default {defaults.CONCURRENCY})",
     ),
     Option(
         "delay",
         ("DOWNLOAD_DELAY",),
         non_negative_float,
         metavar="SECONDS",
-        help="pause between requests to one host (default 0)",
+        help=f"pause between requests to one host (default {defaults.DELAY:g})",
     ),
     Option(
         "user-agent",
@@ -165,13 +177,13 @@ OPTIONS: tuple[Option, ...] = (
         ("ARCHIVER_WARC_SIZE",),
         parse_size,
         metavar="BYTES",
-        help="start a new WARC file past this size (default 1G)",
+        help=f"start a new WARC file past this size (default {size_text(defaults.WARC_SIZE)})",
     ),
     Option(
         "warc-prefix",
         ("ARCHIVER_WARC_PREFIX",),
         metavar="PREFIX",
-        help="WARC file name prefix (default archiver)",
+        help=f"WARC file name prefix (default {defaults.WARC_PREFIX})",
     ),
     Option(
         "resolve",
@@ -185,14 +197,16 @@ OPTIONS: tuple[Option, ...] = (
         ("DOWNLOAD_TIMEOUT",),
         non_negative_float,
         metavar="SECONDS",
-        help="give up on a response that has not finished after this long (default 60)",
+        help="give up on a response that has not finished after this long "
+        f"(default {defaults.TIMEOUT})",
     ),
     Option(
         "max-response-size",
         ("ARCHIVER_MAX_RESPONSE_SIZE",),
         parse_size,
         metavar="BYTES",
-        help="cut bodies longer than this, keeping the start, marked truncated (default 200M)",
+        help="cut bodies longer than this, keeping the start, marked truncated "
+        f"(default {size_text(defaults.MAX_RESPONSE_SIZE)})",
     ),
     Option(
         "block-private-ips",
@@ -205,21 +219,23 @@ OPTIONS: tuple[Option, ...] = (
         ("ARCHIVER_MAX_URL_LENGTH",),
         positive_int,
         metavar="N",
-        help="crawler traps: do not follow longer URLs (default 2048)",
+        help=f"crawler traps: do not follow longer URLs (default {defaults.MAX_URL_LENGTH})",
     ),
     Option(
         "max-path-repeats",
         ("ARCHIVER_MAX_PATH_REPEATS",),
         positive_int,
         metavar="N",
-        help="crawler traps: do not follow URLs repeating a path segment more often (default 3)",
+        help="crawler traps: do not follow URLs repeating a path segment more often "
+        f"(default {defaults.MAX_PATH_REPEATS})",
     ),
     Option(
         "max-query-variants",
         ("ARCHIVER_MAX_QUERY_VARIANTS",),
         positive_int,
         metavar="N",
-        help="crawler traps: distinct query strings followed per path (default 500)",
+        help="crawler traps: distinct query strings followed per path "
+        f"(default {defaults.MAX_QUERY_VARIANTS})",
     ),
     Option(
         "no-recheck",
@@ -245,7 +261,8 @@ OPTIONS: tuple[Option, ...] = (
         ("ARCHIVER_CHECKPOINT_SECONDS",),
         non_negative_float,
         metavar="SECONDS",
-        help="commit captures (fsync, index and manifest lines) at least this often (default 10)",
+        help="commit captures (fsync, index and manifest lines) at least this often "
+        f"(default {defaults.CHECKPOINT_SECONDS:g})",
     ),
     Option(
         "dedup-max-age",
@@ -259,14 +276,16 @@ OPTIONS: tuple[Option, ...] = (
         ("ARCHIVER_PROGRESS",),
         progress_mode,
         metavar="auto|live|log|off",
-        help="live display (a terminal), a line every 30 s (log), or nothing; default auto",
+        help=f"live display (a terminal), a line every {defaults.PROGRESS_LOG_SECONDS:g} s (log), "
+        f"or nothing; default {defaults.PROGRESS}",
     ),
     Option(
         "progress-interval",
         ("ARCHIVER_PROGRESS_LOG_SECONDS",),
         non_negative_float,
         metavar="SECONDS",
-        help="how often the progress line is written when there is no live display (default 30)",
+        help="how often the progress line is written when there is no live display "
+        f"(default {defaults.PROGRESS_LOG_SECONDS:g})",
     ),
     Option(
         "operator",

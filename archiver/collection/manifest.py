@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -31,17 +30,6 @@ FIELDS = (
     "run",  # the run id
     "change",  # against this URL's previous capture: new, changed, unchanged or gone
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Document:
-    """What the text stage learned about a captured page."""
-
-    charset: str | None  # None for a PDF: each font has its own encoding
-    charset_source: str
-    charset_declared: str | None
-    title: str | None
-    text: str
 
 
 def manifest_line(values: dict[str, Any]) -> str:

@@ -40,9 +40,7 @@ from archiver.collection.cdxj import cdxj_line, cdxj_mime
 from archiver.collection.durable import fsync_dir, write_atomically
 from archiver.collection.layout import Collection
 from archiver.collection.manifest import FIELDS
-from archiver.collection.warc import OPEN_SUFFIX
-from archiver.model.errors import CollectionError
-from archiver.tools.verify import (
+from archiver.collection.records import (
     Member,
     MemberError,
     RecordError,
@@ -50,6 +48,8 @@ from archiver.tools.verify import (
     parse_http,
     parse_record,
 )
+from archiver.collection.warc import OPEN_SUFFIX
+from archiver.model.errors import CollectionError
 
 logger = logging.getLogger(__name__)
 

@@ -19,7 +19,8 @@ from scrapy.exceptions import StopDownload
 from scrapy.http import Response
 
 from archiver.crawl.run import Run
-from archiver.model.exchange import Exchange, build_request_head, build_response_head, mime_type
+from archiver.model.exchange import Exchange, mime_type
+from archiver.web.heads import build_request_head, build_response_head
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler

@@ -37,7 +37,8 @@ from archiver.archive.worker import (
     SYNC,
     ArchiveWorker,
 )
-from archiver.crawl.run import DEFAULT_INDEX, Run, crawl_settings
+from archiver.crawl.run import Run, crawl_settings
+from archiver.model import defaults
 from archiver.model.errors import write_error_reason
 
 if TYPE_CHECKING:
@@ -124,7 +125,7 @@ class ArchivePipeline:
         config = ArchiveConfig(
             root=run.collection.root,
             run_id=run.run_id,
-            index_class=settings.get("ARCHIVER_DEDUP_INDEX") or DEFAULT_INDEX,
+            index_class=settings.get("ARCHIVER_DEDUP_INDEX") or defaults.DEDUP_INDEX,
             warc_prefix=settings.get("ARCHIVER_WARC_PREFIX"),
             warc_size=settings.getint("ARCHIVER_WARC_SIZE"),
             warcinfo=warcinfo_fields(self.crawler, run),

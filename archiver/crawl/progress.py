@@ -24,6 +24,8 @@ from scrapy import signals
 from twisted.internet import task
 
 from archiver.crawl.run import Run
+from archiver.model import defaults
+from archiver.model.modes import ProgressMode
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -32,7 +34,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-MODES = ("auto", "live", "log", "off")
 LIVE_TICK_SECONDS = 0.5  # the display is redrawn at least once a second
 QUIET_TICK_SECONDS = 1.0  # the timeline's resolution when nothing is drawn
 RATE_WINDOW_SECONDS = 10.0  # the rate shown is over this much of the recent past
@@ -100,14 +101,17 @@ class ProgressDisplay:
         self.crawler = crawler
         self.run = Run.of(crawler)
         settings = crawler.settings
-        mode = settings.get("ARCHIVER_PROGRESS", "auto")
-        if mode == "auto":
-            mode = "live" if sys.stderr.isatty() else "log"
+        mode = ProgressMode(settings.get("ARCHIVER_PROGRESS", defaults.PROGRESS))
+        if mode is ProgressMode.AUTO:
+            mode = ProgressMode.LIVE if sys.stderr.isatty() else ProgressMode.LOG
         self.mode = mode
         self.log_every = settings.getfloat("ARCHIVER_PROGRESS_LOG_SECONDS")
         # When the console shows INFO (--verbose) the logged line reaches it already.
         console_level = logging.getLevelName(settings.get("LOG_LEVEL"))
-        self.print_lines = mode == "log" and console_level not in (logging.DEBUG, logging.INFO)
+        self.print_lines = mode is ProgressMode.LOG and console_level not in (
+            logging.DEBUG,
+            logging.INFO,
+        )
         self.started = time.monotonic()
         self.last_line = self.started
         self.recent: deque[tuple[float, int]] = deque()
@@ -125,7 +129,7 @@ class ProgressDisplay:
     def engine_started(self) -> None:
         self.started = self.last_line = time.monotonic()
         self.recent.append((self.started, 0))  # the rate of a run younger than its window
-        if self.mode == "live":
+        if self.mode is ProgressMode.LIVE:
             self._start_live()
         tick = LIVE_TICK_SECONDS if self.live is not None else QUIET_TICK_SECONDS
         self._loop.start(tick, now=False)
@@ -142,7 +146,7 @@ class ProgressDisplay:
         snapshot = self._sample()
         now = time.monotonic()
         # A LoopingCall may run a few ms early: a line due within a tenth of a second is due.
-        if self.mode != "off" and now - self.last_line >= self.log_every - 0.1:
+        if self.mode is not ProgressMode.OFF and now - self.last_line >= self.log_every - 0.1:
             self.last_line = now
             line = progress_line(snapshot)
             logger.info("progress: %s", line)

@@ -6,10 +6,8 @@ This is how rehearsals and tests point real hostnames at loopback without touchi
 
 from __future__ import annotations
 
-import ipaddress
 import logging
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.interfaces import (
@@ -20,48 +18,9 @@ from twisted.internet.interfaces import (
 )
 from zope.interface import implementer
 
-from archiver.model.errors import ConfigError
+from archiver.web.addresses import is_private, parse_rules
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class ResolveRule:
-    host: str
-    port: int
-    address: str
-
-    @classmethod
-    def parse(cls, text: str) -> ResolveRule:
-        host, sep1, rest = text.partition(":")
-        port_text, sep2, address = rest.partition(":")
-        if not (sep1 and sep2 and host and port_text and address):
-            raise ConfigError(
-                f"--resolve {text!r} is not HOST:PORT:ADDR "
-                "(for example sample.archiver.test:8000:127.0.0.1)"
-            )
-        try:
-            port = int(port_text)
-            if not 0 < port < 65536:
-                raise ValueError
-        except ValueError:
-            raise ConfigError(f"--resolve {text!r}: port {port_text!r} is not 1-65535") from None
-        address = address.strip("[]")
-        try:
-            ipaddress.ip_address(address)
-        except ValueError:
-            raise ConfigError(f"--resolve {text!r}: {address!r} is not an IP address") from None
-        return cls(host.lower(), port, address)
-
-
-def parse_rules(texts: Iterable[str]) -> dict[tuple[str, int], str]:
-    return {(r.host, r.port): r.address for r in map(ResolveRule.parse, texts)}
-
-
-def is_private(address: str) -> bool:
-    """Private, loopback, link-local, unspecified or reserved: not the public web."""
-    ip = ipaddress.ip_address(address)
-    return not ip.is_global or ip.is_multicast
 
 
 @implementer(IResolutionReceiver)

@@ -19,13 +19,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from archiver.collection.dedup import DedupIndex, open_index
+from archiver.collection.dedup import open_index
 from archiver.collection.frontier import Frontier
 from archiver.collection.layout import Collection
 from archiver.collection.lock import CollectionLock
 from archiver.collection.repair import repair_collection
 from archiver.crawl.notable import Notable
 from archiver.crawl.timeline import Timeline
+from archiver.model import defaults
+from archiver.model.dedup import DedupIndex
 from archiver.model.errors import CollectionError, CollectionUnwritable
 
 if TYPE_CHECKING:
@@ -36,7 +38,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 _ATTR = "_archiver_run"
-DEFAULT_INDEX = "archiver.collection.dedup.SqliteDedupIndex"
 
 
 @dataclass(slots=True)
@@ -64,7 +65,7 @@ class Run:
             run = cls.start(
                 settings.get("ARCHIVER_OUTPUT"),
                 settings.get("ARCHIVER_RUN_ID") or None,
-                index_class=settings.get("ARCHIVER_DEDUP_INDEX") or DEFAULT_INDEX,
+                index_class=settings.get("ARCHIVER_DEDUP_INDEX") or defaults.DEDUP_INDEX,
                 fingerprint=fingerprint(settings, crawler.spidercls.name),
                 restart=settings.getbool("ARCHIVER_RESTART"),
             )
@@ -81,7 +82,7 @@ class Run:
         output: str | Path,
         run_id: str | None = None,
         *,
-        index_class: str = DEFAULT_INDEX,
+        index_class: str = defaults.DEDUP_INDEX,
         fingerprint: dict[str, Any] | None = None,
         restart: bool = False,
     ) -> Run:

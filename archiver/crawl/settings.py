@@ -1,10 +1,12 @@
-"""Scrapy settings for archiving crawls, and the documented defaults of every ARCHIVER_* setting.
+"""Scrapy settings for archiving crawls: every ARCHIVER_* setting, and Scrapy's own as
+archiving needs them.
 
-``scrapy.cfg`` points here, and ``archiver crawl`` starts from here too, so both ways of
-running a crawl capture the same way. Command-line options map onto these names (cli.py).
+``archiver crawl`` starts from here, and so does ``scrapy crawl`` (spiders/settings.py reads
+this module), so both ways of running a crawl capture the same way. Command-line options map
+onto these names (archiver.cli.options).
 """
 
-import archiver
+from archiver.model import defaults
 from archiver.web.decoding import ACCEPT_ENCODING
 
 BOT_NAME = "archiver"
@@ -12,40 +14,41 @@ BOT_NAME = "archiver"
 # own at the top of the repository (spiders/settings.py, which scrapy.cfg names).
 SPIDER_MODULES: list[str] = []
 
-# -- archiver settings (defaults) ------------------------------------------------------------
-ARCHIVER_OUTPUT = "output/default"  # the collection folder
+# -- archiver settings ------------------------------------------------------------------------
+# Their defaults live in archiver.model.defaults, with what each means.
+ARCHIVER_OUTPUT = defaults.OUTPUT
 ARCHIVER_SEEDS: list[str] = []  # seed URLs; empty: the spider's start_urls
 ARCHIVER_SCOPE: list[str] = []  # URL prefixes pages must start with; empty: the seeds' folders
 ARCHIVER_ALLOW_HOSTS: list[str] = []  # hosts in scope whatever the path
 ARCHIVER_EXCLUDE: list[str] = []  # regular expressions; a matching URL is never fetched
-ARCHIVER_MAX_PAGES = 0  # pages (seeds and links, not requisites) to fetch; 0: no limit
-ARCHIVER_MAX_DEPTH = 0  # link hops from a seed; 0: no limit
-ARCHIVER_ROBOTS = "obey"  # obey | ignore (robots.txt is fetched and archived either way)
-ARCHIVER_WARC_SIZE = 1_000_000_000  # rotate WARC files past this many bytes
-ARCHIVER_WARC_PREFIX = "archiver"  # file names: PREFIX-YYYYMMDDhhmmss-SERIAL-HOST.warc.gz
+ARCHIVER_MAX_PAGES = defaults.MAX_PAGES
+ARCHIVER_MAX_DEPTH = defaults.MAX_DEPTH
+ARCHIVER_ROBOTS = defaults.ROBOTS
+ARCHIVER_WARC_SIZE = defaults.WARC_SIZE
+ARCHIVER_WARC_PREFIX = defaults.WARC_PREFIX
 ARCHIVER_RESOLVE: list[str] = []  # HOST:PORT:ADDR, as curl --resolve
 ARCHIVER_OPERATOR = ""  # who runs the crawl (name, email or URL), recorded in warcinfo
 ARCHIVER_RUN_ID = ""  # set by `archiver crawl`; empty: from the start time
-ARCHIVER_LOG_LEVEL = "INFO"  # level of the collection's logs/<run-id>.log
-ARCHIVER_RECHECK = True  # fetch again every URL earlier runs captured, linked or not
-ARCHIVER_DEDUP_MAX_AGE = 0  # days; a payload stored longer ago is stored again; 0: never
-ARCHIVER_DEDUP_INDEX = "archiver.collection.dedup.SqliteDedupIndex"  # payload-digest index class
-ARCHIVER_MAX_RESPONSE_SIZE = 200_000_000  # bytes; a longer body is cut and marked truncated
-ARCHIVER_MAX_TEXT_BYTES = 10_000_000  # decoded bytes parsed for links and text (bomb cap)
-ARCHIVER_MAX_URL_LENGTH = 2048  # crawler traps (traps.py): longer URLs are not followed
-ARCHIVER_MAX_PATH_REPEATS = 3  # a path segment repeated more often: /a/b/a/b/a/b/a
-ARCHIVER_MAX_QUERY_VARIANTS = 500  # distinct query strings followed for one path
-ARCHIVER_MAX_PATH_SEGMENTS = 40
-ARCHIVER_CHECKPOINT_SECONDS = 10.0  # commit captures (fsync, lines, rows) at least this often
-ARCHIVER_CHECKPOINT_CAPTURES = 500  # ... or after this many captures (journal.py)
+ARCHIVER_LOG_LEVEL = defaults.LOG_LEVEL
+ARCHIVER_RECHECK = defaults.RECHECK
+ARCHIVER_DEDUP_MAX_AGE = defaults.DEDUP_MAX_AGE
+ARCHIVER_DEDUP_INDEX = defaults.DEDUP_INDEX
+ARCHIVER_MAX_RESPONSE_SIZE = defaults.MAX_RESPONSE_SIZE
+ARCHIVER_MAX_TEXT_BYTES = defaults.MAX_TEXT_BYTES
+ARCHIVER_MAX_URL_LENGTH = defaults.MAX_URL_LENGTH
+ARCHIVER_MAX_PATH_REPEATS = defaults.MAX_PATH_REPEATS
+ARCHIVER_MAX_QUERY_VARIANTS = defaults.MAX_QUERY_VARIANTS
+ARCHIVER_MAX_PATH_SEGMENTS = defaults.MAX_PATH_SEGMENTS
+ARCHIVER_CHECKPOINT_SECONDS = defaults.CHECKPOINT_SECONDS
+ARCHIVER_CHECKPOINT_CAPTURES = defaults.CHECKPOINT_CAPTURES
 ARCHIVER_NO_WARC = False  # measurement only: crawl and parse, archive nothing (benchmarks)
 ARCHIVER_RESTART = False  # abandon an unfinished run's frontier instead of resuming it
 ARCHIVER_BLOCK_PRIVATE_IPS = False  # refuse private, loopback, link-local addresses
-# Pages the archive worker may have yet to read (text and links) before the crawl process reads
-# the next one itself, so that the busier process gets help (spider.py).
-ARCHIVER_WORKER_BACKLOG = 16
+ARCHIVER_WORKER_BACKLOG = defaults.WORKER_BACKLOG
+ARCHIVER_PROGRESS = defaults.PROGRESS
+ARCHIVER_PROGRESS_LOG_SECONDS = defaults.PROGRESS_LOG_SECONDS
 
-USER_AGENT = f"archiver/{archiver.__version__} (web archiving crawler; +https://github.com/archiver-project/archiver)"
+USER_AGENT = defaults.USER_AGENT
 
 # -- how the archive is captured -------------------------------------------------------------
 # Every response must reach the spider so it reaches the WARC: redirects are followed by the
@@ -114,9 +117,6 @@ EXTENSIONS = {
     "archiver.crawl.runlog.RunExtension": 10,
     "archiver.crawl.timers.TimerSweep": 20,
 }
-# auto: a live display on a terminal, else a line every ARCHIVER_PROGRESS_LOG_SECONDS.
-ARCHIVER_PROGRESS = "auto"
-ARCHIVER_PROGRESS_LOG_SECONDS = 30.0
 TELNETCONSOLE_ENABLED = False
 # No per-page DEBUG lines unless a log shows DEBUG (logformat.py).
 LOG_FORMATTER = "archiver.crawl.logformat.PageLogFormatter"
@@ -139,14 +139,14 @@ TWISTED_DNS_RESOLVER = "archiver.crawl.resolve.MappedResolver"
 # Old sites have expired and self-signed certificates; the archive records what was served.
 DOWNLOAD_VERIFY_CERTIFICATES = False
 
-CONCURRENT_REQUESTS = 8
-CONCURRENT_REQUESTS_PER_DOMAIN = 8
+CONCURRENT_REQUESTS = defaults.CONCURRENCY
+CONCURRENT_REQUESTS_PER_DOMAIN = defaults.CONCURRENCY
 # The pipelines never wait, so items gain nothing from running side by side; and Scrapy starts
 # this many asyncio worker tasks for every callback's output (100 by default: 100 tasks per
 # page, a quarter of the crawl's CPU on a 2,000-page site).
 CONCURRENT_ITEMS = 1
-DOWNLOAD_DELAY = 0
-DOWNLOAD_TIMEOUT = 60
+DOWNLOAD_DELAY = defaults.DELAY
+DOWNLOAD_TIMEOUT = defaults.TIMEOUT
 DEFAULT_REQUEST_HEADERS = {
     "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
     "Accept-Language": "en",

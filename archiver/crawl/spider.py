@@ -36,13 +36,14 @@ from twisted.python.failure import Failure
 from w3lib.url import safe_url_string
 
 from archiver.archive.protocol import Capture
-from archiver.collection.dedup import StoredPayload, UrlCapture, is_fresh
 from archiver.collection.frontier import ROLE_PAGE, ROLE_ROBOTS, ROLE_SITEMAP, Entry, Frontier
 from archiver.collection.warc import read_payload
 from archiver.crawl.capture import EXCHANGE_KEY
 from archiver.crawl.pipeline import stop_on_write_error
 from archiver.crawl.run import Run
-from archiver.model.exchange import Exchange, header_value
+from archiver.model.dedup import StoredPayload, UrlCapture, is_fresh
+from archiver.model.exchange import Exchange
+from archiver.model.links import LinkKind
 from archiver.web.decoding import decode_content
 from archiver.web.documents import (
     CSS_TYPES,
@@ -52,7 +53,7 @@ from archiver.web.documents import (
     looks_like_html,
     read_body,
 )
-from archiver.web.links import LinkKind
+from archiver.web.heads import header_value
 from archiver.web.robots import MAX_ROBOTS_BYTES, RobotsRules
 from archiver.web.scope import Scope, default_prefix
 from archiver.web.sitemaps import parse_sitemap
@@ -148,7 +149,14 @@ class ArchiveSpider(scrapy.Spider):
         self.max_text = settings.getint("ARCHIVER_MAX_TEXT_BYTES")
         self.max_age = settings.getfloat("ARCHIVER_DEDUP_MAX_AGE")
         self.pages_scheduled = 0
-        self.traps = TrapGuard(TrapRules.from_settings(settings))
+        self.traps = TrapGuard(
+            TrapRules(
+                max_url_length=settings.getint("ARCHIVER_MAX_URL_LENGTH"),
+                max_path_repeats=settings.getint("ARCHIVER_MAX_PATH_REPEATS"),
+                max_query_variants=settings.getint("ARCHIVER_MAX_QUERY_VARIANTS"),
+                max_path_segments=settings.getint("ARCHIVER_MAX_PATH_SEGMENTS"),
+            )
+        )
         self.sitemaps_fetched = 0
         # Requests handed to Scrapy and not answered yet; the feeder keeps this below the
         # window, so Scrapy's scheduler never holds more than a few requests.

@@ -1,30 +1,10 @@
-"""One HTTP exchange as it went over the wire, and the byte blocks a WARC record stores.
-
-Scrapy gives us parsed objects, not wire bytes, so the request and response heads are
-rebuilt here from what the capture middleware saw next to the downloader. What Twisted
-changes on the way, and how each change is handled:
-
-- Twisted writes the request headers in Scrapy's order and appends ``Host`` last, computed
-  from the URL (default port omitted): rebuilt the same way.
-- Twisted keeps the connection-control headers (``Transfer-Encoding``, ``Connection``,
-  ``Keep-Alive``, ``Content-Length``) out of the response headers and de-chunks the body;
-  Scrapy puts ``Content-Length`` back when the length was known. A de-chunked body is stored
-  without ``Transfer-Encoding: chunked`` (a reader would try to de-chunk it again).
-- Header names arrive title-cased and grouped by name; values stay bytes, so non-UTF-8 bytes
-  survive untouched.
-- The reason phrase is lost: ``HTTPStatus(code).phrase`` is the honest reconstruction.
-"""
+"""One HTTP exchange as it went over the wire: what a capture carries from the crawl process
+to the archive worker, and the byte blocks its WARC records store (built by archiver.web.heads)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from http import HTTPStatus
-from urllib.parse import urlsplit
-
-CRLF = b"\r\n"
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 @dataclass(slots=True)
@@ -52,103 +32,3 @@ def mime_type(content_type: str | None) -> str:
     if not content_type:
         return "unk"
     return content_type.split(";", 1)[0].strip().lower() or "unk"
-
-
-def host_header(url: str) -> bytes:
-    """The Host header value Twisted sends for *url*: the port only when it is not the default."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if ":" in host:  # an IPv6 literal keeps its brackets
-        host = f"[{host}]"
-    port = parts.port
-    if port is not None and port != _DEFAULT_PORTS.get(parts.scheme):
-        host = f"{host}:{port}"
-    return host.encode("idna") if not host.isascii() else host.encode("ascii")
-
-
-def request_target(url: str) -> bytes:
-    """The request-target of the request line: path and query, never the fragment."""
-    parts = urlsplit(url)
-    target = parts.path or "/"
-    if parts.query:
-        target += "?" + parts.query
-    return target.encode("ascii", "strict") if target.isascii() else target.encode("utf-8")
-
-
-def build_request_head(method: str, url: str, headers: Iterable[tuple[bytes, bytes]]) -> bytes:
-    lines = [b" ".join((method.encode("ascii"), request_target(url), b"HTTP/1.1"))]
-    has_host = False
-    for name, value in headers:
-        has_host = has_host or name.lower() == b"host"
-        lines.append(name + b": " + value)
-    if not has_host:
-        lines.append(b"Host: " + host_header(url))
-    return CRLF.join(lines) + CRLF + CRLF
-
-
-# Dropped because the stored body no longer has the framing they describe.
-_FRAMING_HEADERS = {b"transfer-encoding"}
-
-
-def build_response_head(
-    protocol: str | None, status: int, headers: Iterable[tuple[bytes, bytes]]
-) -> bytes:
-    lines = [status_line(protocol, status)]
-    for name, value in headers:
-        if name.lower() in _FRAMING_HEADERS:
-            continue
-        lines.append(name + b": " + value)
-    return CRLF.join(lines) + CRLF + CRLF
-
-
-def status_line(protocol: str | None, status: int) -> bytes:
-    # WARC readers only parse HTTP/1.x status lines; anything else (h2) is written as HTTP/1.1,
-    # which is also what the exchange means at the HTTP semantics level.
-    version = protocol if protocol in ("HTTP/1.0", "HTTP/1.1") else "HTTP/1.1"
-    try:
-        reason = HTTPStatus(status).phrase
-    except ValueError:
-        reason = ""
-    line = f"{version} {status}"
-    if reason:
-        line += f" {reason}"
-    return line.encode("ascii")
-
-
-# A 304 does not describe the stored body's framing or encoding (RFC 9111 4.3.4 leaves these
-# to the stored response).
-_KEEP_FROM_STORED = {b"content-length", b"content-encoding", b"transfer-encoding", b"content-type"}
-
-
-def split_head(head: bytes) -> tuple[bytes, list[tuple[bytes, bytes]]]:
-    """(status or request line, [(name, value)]) of a head built by this module."""
-    lines = head.rstrip(CRLF).split(CRLF)
-    pairs = []
-    for line in lines[1:]:
-        name, _, value = line.partition(b":")
-        pairs.append((name, value.strip()))
-    return lines[0], pairs
-
-
-def merge_not_modified(stored_head: bytes, not_modified_head: bytes) -> bytes:
-    """The response a cache serves after a 304: the stored response, headers updated.
-
-    RFC 9111 3.2: each header field the 304 carries replaces the stored field of that name;
-    the status line and the body stay the stored ones. This is what the crawl effectively
-    received for the new date, and what replay tools need to show the page for it.
-    """
-    status, stored = split_head(stored_head)
-    _, fresh = split_head(not_modified_head)
-    fresh = [(n, v) for n, v in fresh if n.lower() not in _KEEP_FROM_STORED]
-    replaced = {n.lower() for n, _ in fresh}
-    merged = [(n, v) for n, v in stored if n.lower() not in replaced] + fresh
-    return CRLF.join([status, *(n + b": " + v for n, v in merged)]) + CRLF + CRLF
-
-
-def header_value(head: bytes, name: bytes) -> str | None:
-    """The last value of a header in *head*, latin-1 decoded (so any byte survives)."""
-    found = None
-    for key, value in split_head(head)[1]:
-        if key.lower() == name:
-            found = value
-    return found.decode("latin-1") if found is not None else None

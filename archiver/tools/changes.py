@@ -1,57 +1,25 @@
 """What changed between two runs of a collection, read from its manifest and run summaries.
 
-``classify`` is the one place the rule lives: the crawl pipeline applies it to each capture and
-``compare_runs`` to whole runs, so a run's own summary and ``archiver changes`` cannot disagree.
+The rule itself, ``classify``, is in archiver.model.changes: the archive worker applies it to each
+capture and ``compare_runs`` to whole runs.
 """
 
 from __future__ import annotations
 
-import argparse
 import difflib
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from archiver.cli.options import whole_number_of
 from archiver.collection.layout import Collection
+from archiver.model.changes import Change, PageState, classify
 from archiver.model.errors import CollectionError
-
-
-class Change(StrEnum):
-    NEW = "new"
-    CHANGED = "changed"
-    UNCHANGED = "unchanged"
-    GONE = "gone"
-
 
 # Reports list pages in the order the kinds are declared, which reads as a story: what appeared,
 # what changed, what stayed, what went.
 _ORDER = {change: position for position, change in enumerate(Change)}
-
-
-@dataclass(frozen=True, slots=True)
-class PageState:
-    status: int
-    digest: str
-
-
-def classify(previous: PageState | None, current: PageState | None) -> Change:
-    """How a URL fared from one run to the next; None means the run has no capture of it."""
-    if previous is None:
-        if current is None:
-            raise ValueError("a page must have a capture in at least one of the two runs")
-        return Change.NEW
-    if current is None:
-        return Change.GONE
-    # A page that now answers with an error is gone for a reader, though it was fetched.
-    if current.status >= 400 and previous.status < 400:
-        return Change.GONE
-    if current.status == previous.status and current.digest == previous.digest:
-        return Change.UNCHANGED
-    return Change.CHANGED
 
 
 @dataclass(slots=True)
@@ -279,47 +247,6 @@ def report_json(report: ChangeReport) -> dict[str, Any]:
             for page in report.pages
         ],
     }
-
-
-# --- command line -------------------------------------------------------------------------------
-
-
-def add_parser(commands: argparse._SubParsersAction) -> None:
-    """Add ``archiver changes DIR [--from RUN] [--to RUN] [--json] [--diff-lines N]``."""
-    changes = commands.add_parser(
-        "changes",
-        help="what changed between two runs of a collection",
-        description="Compare two runs of a collection: pages new, changed, unchanged and gone. "
-        "Without --from and --to, the last two runs.",
-    )
-    changes.add_argument("dir", type=Path, metavar="DIR", help="the collection folder")
-    changes.add_argument("--from", dest="from_run", metavar="RUN", help="the earlier run id")
-    changes.add_argument("--to", dest="to_run", metavar="RUN", help="the later run id")
-    changes.add_argument("--json", action="store_true", help="print the report as JSON")
-    changes.add_argument(
-        "--diff-lines",
-        type=whole_number_of("lines"),
-        default=20,
-        metavar="N",
-        help="at most N lines of text diff per changed page (default 20)",
-    )
-    changes.set_defaults(func=changes_command)
-
-
-def changes_command(parsed: argparse.Namespace) -> int:
-    collection = Collection(Path(parsed.dir))
-    if not collection.manifest.exists() and not collection.runs.is_dir():
-        raise CollectionError(
-            f"{collection.root} is not an archiver collection (no manifest.jsonl, no runs/); "
-            "give the folder a crawl wrote with --output"
-        )
-    from_run, to_run = pick_runs(collection, parsed.from_run, parsed.to_run)
-    report = compare_runs(collection, from_run, to_run, diff_lines=parsed.diff_lines)
-    if parsed.json:
-        print(json.dumps(report_json(report), indent=2, ensure_ascii=False))
-    else:
-        print(render_text(report), end="")
-    return 0
 
 
 def pick_runs(collection: Collection, from_run: str | None, to_run: str | None) -> tuple[str, str]:

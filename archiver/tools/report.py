@@ -10,7 +10,6 @@ the page is rendered by Jinja2 with autoescaping, and URLs are text, never links
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections import Counter
 from collections.abc import Iterator
@@ -22,8 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from archiver.collection.durable import write_atomically
 from archiver.collection.layout import Collection
-from archiver.model.errors import CollectionError, CollectionUnwritable
-from archiver.tools.changes import Change, list_runs
+from archiver.tools.changes import Change
 from archiver.tools.charts import (
     BarChart,
     LineChart,
@@ -301,44 +299,3 @@ def _files(summary: dict[str, Any]) -> list[tuple[str, str]]:
         (what, f"../../{files[what]}") for what in ("index", "manifest", "log") if what in files
     ]
     return named
-
-
-# --- command line -------------------------------------------------------------------------------
-
-
-def add_parser(commands: argparse._SubParsersAction) -> None:
-    """Add ``archiver report DIR [--run RUN_ID]``."""
-    report = commands.add_parser(
-        "report",
-        help="rebuild a run's report page from its stored summary",
-        description="Write runs/<run-id>/report.html again from runs/<run-id>.json and the "
-        "run's index (every run writes its report when it ends). Without --run, the last run.",
-    )
-    report.add_argument("dir", type=Path, metavar="DIR", help="the collection folder")
-    report.add_argument("--run", dest="run_id", metavar="RUN_ID", help="the run's id")
-    report.set_defaults(func=report_command)
-
-
-def report_command(parsed: argparse.Namespace) -> int:
-    collection = Collection(Path(parsed.dir))
-    runs = list_runs(collection)
-    if not runs:
-        raise CollectionError(
-            f"{collection.root} has no run summary (runs/*.json); "
-            "give the folder a crawl wrote with --output"
-        )
-    run_id = parsed.run_id or runs[-1]
-    if run_id not in runs:
-        raise CollectionError(
-            f"{collection.root} has no run {run_id!r}; its runs are {', '.join(runs)}"
-        )
-    # list_runs has read every summary already: one it could not read ended the command there.
-    summary = json.loads(collection.summary_for(run_id).read_text(encoding="utf-8"))
-    try:
-        path = write_report(collection, summary)
-    except OSError as exc:
-        raise CollectionUnwritable(
-            f"cannot write the report of run {run_id}: {exc.strerror or exc}"
-        ) from exc
-    print(path)
-    return 0

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from archiver.collection.manifest import Document
+from archiver.model.document import Document
 from archiver.model.exchange import mime_type
-from archiver.web.links import Link, extract_css_links, extract_html_links
+from archiver.model.links import Link
+from archiver.web.links import extract_css_links, extract_html_links
 from archiver.web.pdftext import Outcome, looks_like_pdf, pdf_text
 from archiver.web.text import decode_document, html_text, html_title, parse_html, plain_text
 

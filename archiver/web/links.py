@@ -10,8 +10,6 @@ from __future__ import annotations
 import codecs
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from enum import StrEnum
 from functools import lru_cache
 from typing import NamedTuple
 from urllib.parse import urljoin, urlsplit, urlunsplit
@@ -20,20 +18,9 @@ import lxml.html
 from lxml import etree
 from w3lib.url import safe_url_string
 
-__all__ = ["Link", "LinkKind", "extract_css_links", "extract_html_links"]
+from archiver.model.links import Link, LinkKind
 
-
-class LinkKind(StrEnum):
-    NAVIGATION = "L"  # a page link: a, area, meta refresh, link rel=alternate/next...
-    REQUISITE = "E"  # needed to render the page: images, CSS, scripts, frames, embeds
-
-
-@dataclass(frozen=True, slots=True)
-class Link:
-    url: str  # absolute http(s) URL, fragment removed, percent-encoded like a browser
-    kind: LinkKind
-    source: str  # where it was found, e.g. "a/@href", "img/@srcset", "css/url"
-
+__all__ = ["extract_css_links", "extract_html_links"]
 
 NAV = LinkKind.NAVIGATION
 REQ = LinkKind.REQUISITE

@@ -11,24 +11,15 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from scrapy.settings import BaseSettings
+from archiver.model import defaults
 
 
 @dataclass(frozen=True, slots=True)
 class TrapRules:
-    max_url_length: int = 2048  # what old browsers and servers accepted
-    max_path_repeats: int = 3  # the same path segment more often than this: /a/b/a/b/a/b/a
-    max_query_variants: int = 500  # distinct query strings for one path (calendars, counters)
-    max_path_segments: int = 40
-
-    @classmethod
-    def from_settings(cls, settings: BaseSettings) -> TrapRules:
-        return cls(
-            max_url_length=settings.getint("ARCHIVER_MAX_URL_LENGTH"),
-            max_path_repeats=settings.getint("ARCHIVER_MAX_PATH_REPEATS"),
-            max_query_variants=settings.getint("ARCHIVER_MAX_QUERY_VARIANTS"),
-            max_path_segments=settings.getint("ARCHIVER_MAX_PATH_SEGMENTS"),
-        )
+    max_url_length: int = defaults.MAX_URL_LENGTH
+    max_path_repeats: int = defaults.MAX_PATH_REPEATS
+    max_query_variants: int = defaults.MAX_QUERY_VARIANTS
+    max_path_segments: int = defaults.MAX_PATH_SEGMENTS
 
 
 class TrapGuard:

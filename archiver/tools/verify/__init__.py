@@ -22,8 +22,6 @@ Checks, by the name a Problem carries:
 
 from __future__ import annotations
 
-import argparse
-import json
 from pathlib import Path
 
 from archiver.collection.layout import Collection
@@ -37,17 +35,11 @@ from archiver.tools.verify.checks import (
     check_revisits,
 )
 from archiver.tools.verify.records import (
-    Member,
-    MemberError,
-    RecordError,
     _Seen,
     dechunk,
     decode_problem,
     digest_problem,
     encoding_problems,
-    iter_members,
-    parse_http,
-    parse_record,
     replay_body,
     verify_warc,
 )
@@ -97,35 +89,6 @@ def verify_collection(root: Path, *, replay: bool = False) -> VerifyReport:
     return report
 
 
-# -- output and the command --------------------------------------------------------------
-
-
-def add_parser(commands: argparse._SubParsersAction) -> None:
-    """Add ``archiver verify DIR [--replay] [--json]``."""
-    verify = commands.add_parser(
-        "verify",
-        help="check that a collection's files are sound and its captures replay",
-        description="Check every WARC record (gzip framing, digests, request pairing, "
-        "encodings, revisits), the manifest and the CDXJ index; with --replay, also replay "
-        "every capture in pywb. Exit 0 when all hold, 1 when something does not.",
-    )
-    verify.add_argument("dir", type=Path, metavar="DIR", help="the collection folder")
-    verify.add_argument(
-        "--replay", action="store_true", help="also replay every capture in a real pywb"
-    )
-    verify.add_argument("--json", action="store_true", help="print the report as JSON")
-    verify.set_defaults(func=verify_command)
-
-
-def verify_command(parsed: argparse.Namespace) -> int:
-    report = verify_collection(Path(parsed.dir), replay=parsed.replay)
-    if parsed.json:
-        print(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
-    else:
-        print(render_text(report), end="")
-    return 0 if report.ok else 1
-
-
 __all__ = [
     "DIGEST",
     "ENCODING",
@@ -138,13 +101,9 @@ __all__ = [
     "REPLAY",
     "REVISIT",
     "FileReport",
-    "Member",
-    "MemberError",
     "Problem",
-    "RecordError",
     "VerifyReport",
     "Wayback",
-    "add_parser",
     "check_indexes",
     "check_manifest",
     "check_open_files",
@@ -155,12 +114,8 @@ __all__ = [
     "decode_problem",
     "digest_problem",
     "encoding_problems",
-    "iter_members",
-    "parse_http",
-    "parse_record",
     "render_text",
     "replay_body",
     "verify_collection",
-    "verify_command",
     "verify_warc",
 ]

@@ -1,4 +1,5 @@
-"""Reading records: gzip members, WARC and HTTP heads, digests, and bodies against headers."""
+"""Checking records: digests, pairing, and bodies against their headers (read by
+archiver.collection.records)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,18 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
+from archiver.collection.records import (
+    HttpMessage,
+    MemberError,
+    RecordError,
+    iter_members,
+    parse_http,
+    parse_record,
+)
 from archiver.tools.verify.report import DIGEST, ENCODING, GZIP, RECORD, FileReport, Problem
 
-_READ_SIZE = 1 << 16
-_GZIP_MAGIC = b"\x1f\x8b"
-_MEMBER_START = _GZIP_MAGIC + b"\x08"  # deflate, the only method gzip defines
 _INFLATE_STEP = 1 << 20  # bound what one decode step of a content-encoded body may produce
 _CAPTURES = ("response", "revisit")
 _MANDATORY = ("warc-record-id", "warc-type", "warc-date", "content-length")
@@ -82,201 +88,10 @@ class _Seen:
         return ((i, r) for i, r in self.by_id.items() if r.type in _CAPTURES)
 
 
-# -- gzip members ------------------------------------------------------------------------
-
-
-class MemberError(Exception):
-    """A stretch of the file that is not a sound gzip member: from ``offset`` to ``resume``."""
-
-    def __init__(self, offset: int, message: str) -> None:
-        super().__init__(message)
-        self.offset = offset
-        self.resume: int | None = None  # where the next sound member starts; None: nowhere
-
-
-@dataclass(slots=True)
-class Member:
-    offset: int
-    length: int  # compressed: the bytes the member takes in the file
-    data: bytes  # decompressed: one WARC record, if the file is sound
-
-
-def iter_members(stream: BinaryIO, size: int) -> Iterator[Member | MemberError]:
-    """Each gzip member of the file, and a MemberError for each stretch that is not one.
-
-    One member is inflated at a time with its own zlib object (wbits=31: exactly one gzip
-    member), so its compressed length is known exactly and a bad member cannot hide behind
-    the next one, as it can with readers that treat the file as one multi-member stream.
-    After a bad stretch, reading resumes at the next member that inflates to a WARC record,
-    so one damaged record does not hide the rest of the file.
-    """
-    offset = 0
-    pending = b""
-    while True:
-        pending = _refill(stream, pending, 2)
-        if not pending:
-            return
-        try:
-            if pending[:2] != _GZIP_MAGIC:
-                raise MemberError(offset, "these bytes are not a gzip member")
-            data, used, pending = _inflate_member(stream, pending, offset)
-        except MemberError as exc:
-            exc.resume = _next_member(stream, offset + 1)
-            yield exc
-            if exc.resume is None:
-                return
-            offset, pending = exc.resume, b""
-            stream.seek(offset)
-            continue
-        yield Member(offset, used, data)
-        offset += used
-
-
-def _refill(stream: BinaryIO, pending: bytes, wanted: int) -> bytes:
-    while len(pending) < wanted:
-        more = stream.read(_READ_SIZE)
-        if not more:
-            break
-        pending += more
-    return pending
-
-
-def _inflate_member(stream: BinaryIO, pending: bytes, offset: int) -> tuple[bytes, int, bytes]:
-    inflater = zlib.decompressobj(wbits=31)
-    parts: list[bytes] = []
-    used = 0
-    while True:
-        try:
-            parts.append(inflater.decompress(pending))
-        except zlib.error as exc:
-            raise MemberError(offset, f"gzip member is corrupt: {exc}") from None
-        if inflater.eof:
-            rest = inflater.unused_data
-            return b"".join(parts), used + len(pending) - len(rest), rest
-        used += len(pending)
-        pending = stream.read(_READ_SIZE)
-        if not pending:
-            raise MemberError(
-                offset, f"gzip member cut short: the file ends {used} bytes into it (truncated)"
-            )
-
-
-def _next_member(stream: BinaryIO, start: int) -> int | None:
-    """The first offset from ``start`` where a gzip member holding a WARC record begins."""
-    position = start
-    while True:
-        stream.seek(position)
-        chunk = stream.read(_READ_SIZE)
-        if len(chunk) < len(_MEMBER_START):
-            return None
-        found = chunk.find(_MEMBER_START)
-        if found < 0:
-            # The magic may straddle two chunks: step back by its length minus one.
-            position += len(chunk) - len(_MEMBER_START) + 1
-            continue
-        candidate = position + found
-        stream.seek(candidate)
-        try:
-            data, _, _ = _inflate_member(stream, b"", candidate)
-        except MemberError:
-            data = b""
-        if data.startswith(b"WARC/"):
-            return candidate
-        position = candidate + 1
-
-
 def _skipped(exc: MemberError, size: int) -> str:
     if exc.resume is None:
         return f"{exc}; nothing in the last {size - exc.offset} bytes of the file can be read"
     return f"{exc}; {exc.resume - exc.offset} bytes skipped to the next member at {exc.resume}"
-
-
-# -- one WARC record ---------------------------------------------------------------------
-
-
-class RecordError(Exception):
-    pass
-
-
-def parse_record(data: bytes) -> tuple[dict[str, str], bytes]:
-    """WARC headers (names lower-cased, first value wins) and the block of one member's record."""
-    if not data.startswith(b"WARC/"):
-        raise RecordError("member does not start with a WARC record (no 'WARC/' version line)")
-    head, sep, rest = data.partition(b"\r\n\r\n")
-    if not sep:
-        raise RecordError("WARC headers never end (no blank line)")
-    headers = _parse_fields(head.split(b"\r\n")[1:])
-    try:
-        length = int(headers.get("content-length", ""))
-    except ValueError:
-        raise RecordError("WARC record has no valid Content-Length") from None
-    if len(rest) < length + 4:
-        raise RecordError(
-            f"record block is {length + 4 - len(rest)} bytes short of Content-Length "
-            f"{length} plus the closing CRLFCRLF"
-        )
-    if rest[length : length + 4] != b"\r\n\r\n":
-        raise RecordError("record block is not followed by CRLFCRLF: Content-Length is wrong")
-    if len(rest) > length + 4:
-        raise RecordError(
-            f"member holds {len(rest) - length - 4} bytes after its record "
-            "(more than one record per member)"
-        )
-    return headers, rest[:length]
-
-
-def _parse_fields(lines: list[bytes]) -> dict[str, str]:
-    fields: dict[str, str] = {}
-    last = ""
-    for raw in lines:
-        line = raw.decode("utf-8", errors="replace")
-        if line[:1] in (" ", "\t") and last:  # an obsolete folded continuation line
-            fields[last] += " " + line.strip()
-            continue
-        name, colon, value = line.partition(":")
-        if not colon:
-            raise RecordError(f"malformed WARC header line {line[:80]!r}")
-        last = name.strip().lower()
-        fields.setdefault(last, value.strip())
-    return fields
-
-
-@dataclass(slots=True)
-class _Http:
-    status: int | None
-    headers: list[tuple[str, str]]  # names lower-cased, values latin-1
-    payload: bytes
-
-    def values(self, name: str) -> list[str]:
-        """Comma-separated tokens of every ``name`` header, lower-cased, in order."""
-        found = []
-        for key, value in self.headers:
-            if key == name:
-                found += [t.strip().lower() for t in value.split(",") if t.strip()]
-        return found
-
-    def first(self, name: str) -> str | None:
-        return next((v for k, v in self.headers if k == name), None)
-
-
-def parse_http(block: bytes) -> _Http | None:
-    """The HTTP message of an application/http block; None when it has no complete head."""
-    head, sep, payload = block.partition(b"\r\n\r\n")
-    if not sep:
-        return None
-    lines = head.split(b"\r\n")
-    status = None
-    parts = lines[0].split(b" ", 2)
-    if lines[0].startswith(b"HTTP/") and len(parts) > 1 and parts[1].isdigit():
-        status = int(parts[1])
-    headers = []
-    for line in lines[1:]:
-        name, colon, value = line.partition(b":")
-        if colon:
-            headers.append(
-                (name.strip().lower().decode("latin-1"), value.strip().decode("latin-1"))
-            )
-    return _Http(status, headers, payload)
 
 
 # -- digests -----------------------------------------------------------------------------
@@ -410,7 +225,7 @@ def _unbrotli(body: bytes) -> tuple[str | None, bytes]:
         return f"the payload is not br data ({exc})", b""
 
 
-def encoding_problems(http: _Http) -> list[str]:
+def encoding_problems(http: HttpMessage) -> list[str]:
     """Where Transfer-Encoding or Content-Encoding disagree with the stored payload."""
     body = http.payload
     if not body or (http.status is not None and (http.status < 200 or http.status in (204, 304))):
@@ -431,7 +246,7 @@ def encoding_problems(http: _Http) -> list[str]:
     return []
 
 
-def replay_body(http: _Http) -> bytes:
+def replay_body(http: HttpMessage) -> bytes:
     """What replay serves: the payload with chunk framing undone, content coding kept."""
     if "chunked" in http.values("transfer-encoding"):
         body = dechunk(http.payload)
@@ -489,7 +304,7 @@ def _check_member(data: bytes, name: str, offset: int, length: int, seen: _Seen)
     _remember(rec, headers.get("warc-record-id"), seen)
 
 
-def _http_of(rec: _Rec, headers: dict[str, str], block: bytes, seen: _Seen) -> _Http | None:
+def _http_of(rec: _Rec, headers: dict[str, str], block: bytes, seen: _Seen) -> HttpMessage | None:
     is_http = headers.get("content-type", "").lower().startswith("application/http")
     if not is_http or rec.type not in ("response", "request", "revisit") or not block:
         return None
@@ -500,7 +315,7 @@ def _http_of(rec: _Rec, headers: dict[str, str], block: bytes, seen: _Seen) -> _
 
 
 def _check_digests(
-    rec: _Rec, headers: dict[str, str], block: bytes, http: _Http | None, seen: _Seen
+    rec: _Rec, headers: dict[str, str], block: bytes, http: HttpMessage | None, seen: _Seen
 ) -> None:
     checks = [("WARC-Block-Digest", headers.get("warc-block-digest"), block)]
     # A revisit's payload digest names the referred record's payload; check 5 resolves it.
@@ -515,7 +330,7 @@ def _check_digests(
             seen.problem(rec, DIGEST, f"{_name(rec)}: {why}")
 
 
-def _note_links(rec: _Rec, headers: dict[str, str], http: _Http | None) -> None:
+def _note_links(rec: _Rec, headers: dict[str, str], http: HttpMessage | None) -> None:
     if rec.type == "request":
         rec.link = headers.get("warc-concurrent-to")
     elif rec.type == "revisit":

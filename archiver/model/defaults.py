@@ -1,0 +1,54 @@
+"""Every default of archiver's own settings, in one place.
+
+The Scrapy settings module (archiver.crawl.settings) publishes each as its ``ARCHIVER_*``
+setting, the command line's help quotes them, and components that can be built without a
+crawler (the journal, the trap rules) take them as their parameters' defaults. The README's
+option table says the same; change a value here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from archiver import __version__
+from archiver.model.modes import ProgressMode, RobotsPolicy
+
+# -- what is crawled -----------------------------------------------------------------------
+OUTPUT: Final = "output/default"  # the collection folder
+MAX_PAGES: Final = 0  # pages (seeds and links, not requisites) to fetch; 0: no limit
+MAX_DEPTH: Final = 0  # link hops from a seed; 0: no limit
+ROBOTS: Final = RobotsPolicy.OBEY  # robots.txt is fetched and archived either way
+RECHECK: Final = True  # fetch again every URL earlier runs captured, linked or not
+USER_AGENT: Final = (
+    f"archiver/{__version__} (web archiving crawler; +https://github.com/archiver-project/archiver)"
+)
+
+# -- politeness and limits of one fetch ----------------------------------------------------
+CONCURRENCY: Final = 8  # requests in flight at once, per host too
+DELAY: Final = 0.0  # seconds between requests to one host
+TIMEOUT: Final = 60  # seconds a response may take to finish
+MAX_RESPONSE_SIZE: Final = 200_000_000  # bytes; a longer body is cut and marked truncated
+MAX_TEXT_BYTES: Final = 10_000_000  # decoded bytes read for links and text (bomb cap)
+
+# -- crawler traps (archiver.web.traps) ------------------------------------------------------
+MAX_URL_LENGTH: Final = 2048  # what old browsers and servers accepted
+MAX_PATH_REPEATS: Final = 3  # the same path segment more often than this: /a/b/a/b/a/b/a
+MAX_QUERY_VARIANTS: Final = 500  # distinct query strings for one path (calendars, counters)
+MAX_PATH_SEGMENTS: Final = 40
+
+# -- how the archive is written ------------------------------------------------------------
+WARC_SIZE: Final = 1_000_000_000  # rotate WARC files past this many bytes
+WARC_PREFIX: Final = "archiver"  # file names: PREFIX-YYYYMMDDhhmmss-SERIAL-HOST.warc.gz
+DEDUP_INDEX: Final = "archiver.collection.dedup.SqliteDedupIndex"  # payload-digest index class
+DEDUP_MAX_AGE: Final = 0.0  # days; a payload stored longer ago is stored again; 0: never
+CHECKPOINT_SECONDS: Final = 10.0  # commit captures (fsync, lines, rows) at least this often
+CHECKPOINT_CAPTURES: Final = 500  # ... or after this many captures
+CHECKPOINT_PENDING_BYTES: Final = 16_000_000  # ... or once the lines held back reach this
+# Pages the archive worker may have yet to read (text and links) before the crawl process
+# reads the next one itself, so that the busier process gets help.
+WORKER_BACKLOG: Final = 16
+
+# -- what the operator sees ----------------------------------------------------------------
+LOG_LEVEL: Final = "INFO"  # level of the collection's logs/<run-id>.log
+PROGRESS: Final = ProgressMode.AUTO
+PROGRESS_LOG_SECONDS: Final = 30.0  # the plain progress line, when there is no live display
