@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from archiver.archive.archivist import ArchiveConfig
-from archiver.archive.worker import CLOSED, FAILED, ArchiveWorker
+from archiver.archive.protocol import ArchiveConfig, Closed, Failed, FromWorker
+from archiver.archive.worker import ArchiveWorker
 from archiver.collection.layout import Collection
 from archiver.collection.lock import CollectionBusy, CollectionLock
 from archiver.crawl.run import Run
 from archiver.model.defaults import DEDUP_INDEX as DEFAULT_INDEX
+from archiver.model.stops import StopReason
 
 
 def _config(root: Path) -> ArchiveConfig:
@@ -33,9 +34,9 @@ def _locked(root: Path) -> CollectionLock:
     return lock
 
 
-def _said(worker: ArchiveWorker) -> list[tuple]:
+def _said(worker: ArchiveWorker) -> list[FromWorker]:
     """Finish the worker: everything it says until it ends."""
-    said: list[tuple] = []
+    said: list[FromWorker] = []
     worker.finish(said.extend)
     return said
 
@@ -55,9 +56,9 @@ def test_an_archive_that_cannot_be_opened_is_reported_and_takes_nothing(tmp_path
     worker.open(_config(tmp_path), tmp_path / "frontier.sqlite3")
     assert not worker.ready
     (failed, closed) = _said(worker)
-    assert failed[0] == FAILED and failed[1] == "write_error"
-    assert "cannot open the archive" in failed[2] and "manifest.jsonl" in failed[2]
-    assert closed == (CLOSED, "write_error")
+    assert isinstance(failed, Failed) and failed.reason is StopReason.WRITE_ERROR
+    assert "cannot open the archive" in failed.text and "manifest.jsonl" in failed.text
+    assert closed == Closed(StopReason.WRITE_ERROR)
     assert worker.process.exitcode == 0
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from archiver.archive.journal import Journal
-from archiver.archive.protocol import Capture
+from archiver.archive.protocol import ArchiveConfig, Capture
 from archiver.collection.cdxj import CdxjIndex, cdxj_line, cdxj_mime
 from archiver.collection.dedup import open_index
 from archiver.collection.frontier import FrontierFiles
@@ -45,21 +45,6 @@ from archiver.web.heads import header_value, merge_not_modified
 LISTED_PAGES = 10_000  # URLs per change named in the run summary
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class ArchiveConfig:
-    """Everything the archive worker needs to know about the run: plain, picklable values."""
-
-    root: Path  # the collection folder
-    run_id: str
-    index_class: str  # the dedup index's class (ARCHIVER_DEDUP_INDEX)
-    warc_prefix: str
-    warc_size: int
-    warcinfo: dict[str, str]
-    dedup_max_age: float  # days; 0: never expires
-    checkpoint_captures: int
-    checkpoint_seconds: float
 
 
 @dataclass(slots=True)
@@ -149,7 +134,7 @@ class Archivist:
                 self.stats["archiver/dedup/expired"] += 1
         previous = PageState(item.previous.status, item.previous.digest) if item.previous else None
         current = PageState(_effective_status(item), item.payload_digest)
-        item.change = classify(previous, current).value
+        item.change = classify(previous, current)
         if item.document is not None:
             self.page_counts[item.change] += 1
             if len(self.pages[item.change]) < LISTED_PAGES:

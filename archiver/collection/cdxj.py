@@ -133,3 +133,15 @@ class CdxjIndex:
         if self._out is not None:
             self._out.close()
             self._out = None
+
+
+def captured_urls(index: Path) -> Iterator[str]:
+    """The URL of every capture a run's (sealed) CDXJ index names: what the run captured."""
+    if not index.exists():
+        return
+    with open(index, encoding="utf-8") as lines:
+        for line in lines:
+            try:
+                yield json.loads(line.split(" ", 2)[2])["url"]
+            except (IndexError, ValueError, KeyError, TypeError):
+                continue  # repair leaves no such line; nothing to learn from one anyway

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from archiver.model.dedup import CommitMark, DedupIndex, StoredPayload, UrlCapture
+from archiver.model.links import LinkKind
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS payloads (
@@ -154,8 +155,11 @@ _CAPTURE_COLUMNS = (
 
 
 def _capture(row: tuple) -> UrlCapture:
-    *fields, document = row
-    return UrlCapture(*fields, document=bool(document))  # type: ignore[misc]
+    url, run_id, status, digest, kind, depth, etag, last_modified, head, document = row
+    return UrlCapture(
+        url, run_id, status, digest, LinkKind(kind), depth, etag, last_modified, head,
+        document=bool(document),
+    )  # fmt: skip
 
 
 def open_index(class_path: str, root: Path) -> DedupIndex:

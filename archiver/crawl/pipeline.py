@@ -24,22 +24,25 @@ from twisted.internet.interfaces import IReadDescriptor
 from zope.interface import implementer
 
 import archiver
-from archiver.archive.archivist import ArchiveConfig
-from archiver.archive.protocol import Capture
-from archiver.archive.worker import (
-    CLOSED,
-    DIED,
-    DRAINED,
-    FAILED,
-    LINKS,
-    LOG,
-    STATS,
-    SYNC,
-    ArchiveWorker,
+from archiver.archive.protocol import (
+    ArchiveConfig,
+    Capture,
+    Closed,
+    Died,
+    Drained,
+    Failed,
+    FromWorker,
+    Links,
+    Log,
+    Ready,
+    Stats,
+    Sync,
 )
+from archiver.archive.worker import ArchiveWorker
 from archiver.crawl.run import Run, crawl_settings
 from archiver.model import defaults
 from archiver.model.errors import write_error_reason
+from archiver.model.stops import StopReason
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -81,7 +84,7 @@ def stop_on_write_error(crawler: Crawler, exc: OSError | sqlite3.Error) -> None:
     stop_crawl(crawler, write_error_reason(exc), f"cannot write to the collection ({exc})")
 
 
-def stop_crawl(crawler: Crawler, reason: str, message: str) -> None:
+def stop_crawl(crawler: Crawler, reason: StopReason, message: str) -> None:
     """End the crawl once, for the first *reason* given: it becomes the run's stop reason."""
     assert crawler.stats is not None and crawler.engine is not None
     if crawler.stats.get_value("archiver/stop_reason") is None:
@@ -165,7 +168,7 @@ class ArchivePipeline:
             while not drained and self.links_committed and not self.worker.ended:
                 messages = self.worker.receive(wait=True)
                 self._handle(messages)
-                drained = any(message[0] == DRAINED for message in messages)
+                drained = any(isinstance(message, Drained) for message in messages)
         self.worker.finish(self._handle, links_committed=self.links_committed)
 
     def _take_messages(self) -> None:
@@ -180,39 +183,37 @@ class ArchivePipeline:
             self._watching = False
             reactor.removeReader(self._watch)  # type: ignore[attr-defined]
 
-    def _handle(self, messages: list[tuple[Any, ...]]) -> None:
+    def _handle(self, messages: list[FromWorker]) -> None:
         for message in messages:
-            kind = message[0]
-            if kind == LINKS:
-                _, base, depth, links = message
-                admitted = self.crawler.spider.admit_links(base, depth, links)  # type: ignore[union-attr]
-                self.links_committed = self.links_committed and admitted
-            elif kind == SYNC:
-                if self.links_committed:  # otherwise the worker commits nothing more
-                    self.worker.synced()
-            elif kind == STATS:
-                _, added, values = message
-                for key, count in added.items():
-                    self.stats.inc_value(key, count)
-                for key, value in values.items():
-                    self.stats.set_value(key, value)
-            elif kind == LOG:
-                _, level, name, text = message
-                logging.getLogger(name).log(level, "%s", text)
-            elif kind == FAILED:
-                _, reason, text = message
-                self._stop(reason, f"cannot write to the collection ({text})")
-            elif kind == CLOSED and message[1] is not None:
-                if self.stats.get_value("archiver/stop_reason") is None:
-                    self.stats.set_value("archiver/stop_reason", message[1])
-            elif kind == DIED:
-                self._stop(
-                    "worker_died",
-                    f"the archive worker stopped unexpectedly (exit code {message[1]}); "
-                    "the next run of the same command repairs and resumes",
-                )
+            match message:
+                case Links(base, depth, links):
+                    admitted = self.crawler.spider.admit_links(base, depth, links)  # type: ignore[union-attr]
+                    self.links_committed = self.links_committed and admitted
+                case Sync():
+                    if self.links_committed:  # otherwise the worker commits nothing more
+                        self.worker.synced()
+                case Stats(added, values):
+                    for key, count in added.items():
+                        self.stats.inc_value(key, count)
+                    for key, value in values.items():
+                        self.stats.set_value(key, value)
+                case Log(level, name, text):
+                    logging.getLogger(name).log(level, "%s", text)
+                case Failed(reason, text):
+                    self._stop(reason, f"cannot write to the collection ({text})")
+                case Closed(failure) if failure is not None:
+                    if self.stats.get_value("archiver/stop_reason") is None:
+                        self.stats.set_value("archiver/stop_reason", failure)
+                case Died(exit_code):
+                    self._stop(
+                        StopReason.WORKER_DIED,
+                        f"the archive worker stopped unexpectedly (exit code {exit_code}); "
+                        "the next run of the same command repairs and resumes",
+                    )
+                case Ready() | Drained() | Closed():
+                    pass  # Ready and Drained are waited for where they are due
 
-    def _stop(self, reason: str, text: str) -> None:
+    def _stop(self, reason: StopReason, text: str) -> None:
         if self.closing:  # the engine is closing already; the reason still counts
             if self.stats.get_value("archiver/stop_reason") is None:
                 logger.critical("%s", text)

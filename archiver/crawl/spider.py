@@ -20,11 +20,9 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import sqlite3
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
-from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -36,6 +34,7 @@ from twisted.python.failure import Failure
 from w3lib.url import safe_url_string
 
 from archiver.archive.protocol import Capture
+from archiver.collection.cdxj import captured_urls
 from archiver.collection.frontier import ROLE_PAGE, ROLE_ROBOTS, ROLE_SITEMAP, Entry, Frontier
 from archiver.collection.warc import read_payload
 from archiver.crawl.capture import EXCHANGE_KEY
@@ -276,7 +275,7 @@ class ArchiveSpider(scrapy.Spider):
         """Queue again what the frontier holds and the run's index does not; restore the
         run's counters, scope and robots.txt rules first, as they were."""
         run = self._run
-        done = captured_keys(run.collection.index_for(run.run_id))
+        done = {seen_key(url) for url in captured_urls(run.collection.index_for(run.run_id))}
         for prefix in self.frontier.scope_prefixes():
             self.scope = self.scope.with_prefix(prefix)
         for robots_origin, status, body in self.frontier.robots():
@@ -322,7 +321,7 @@ class ArchiveSpider(scrapy.Spider):
             content_type = exchange.content_type
             status = exchange.status
         capture = Capture(
-            exchange, body, content_type, kind=kind.value, depth=depth, previous=previous,
+            exchange, body, content_type, kind=kind, depth=depth, previous=previous,
             not_modified=stored,
         )  # fmt: skip
         location = redirect_target(response)
@@ -411,7 +410,7 @@ class ArchiveSpider(scrapy.Spider):
                 exchange,
                 body,
                 exchange.content_type,
-                kind=LinkKind.REQUISITE.value,
+                kind=LinkKind.REQUISITE,
                 previous=self._run.index.capture(exchange.url),
             )
         for_origin: str = response.meta[_ROBOTS_FOR]
@@ -444,7 +443,7 @@ class ArchiveSpider(scrapy.Spider):
         exchange = self._exchange(response)
         if exchange is None:
             return
-        yield Capture(exchange, None, kind=LinkKind.REQUISITE.value)  # a sitemap has no text
+        yield Capture(exchange, None, kind=LinkKind.REQUISITE)  # a sitemap has no text
         if not 200 <= exchange.status < 300:
             return
         body = self._decoded(response.url, exchange.response_body, exchange.response_head)
@@ -648,21 +647,6 @@ class ArchiveSpider(scrapy.Spider):
     def stats_set(self, key: str, value: object) -> None:
         assert self.crawler.stats is not None
         self.crawler.stats.set_value(key, value)
-
-
-def captured_keys(index: Path) -> set[str]:
-    """The seen-keys of every URL a run's (sealed) CDXJ index names: what it captured."""
-    keys: set[str] = set()
-    if not index.exists():
-        return keys
-    with open(index, encoding="utf-8") as lines:
-        for line in lines:
-            try:
-                url = json.loads(line.split(" ", 2)[2])["url"]
-            except (IndexError, ValueError, KeyError, TypeError):
-                continue  # repair leaves no such line; nothing to learn from one anyway
-            keys.add(seen_key(url))
-    return keys
 
 
 def redirect_target(response: Response) -> str | None:

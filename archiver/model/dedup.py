@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
+from archiver.model.links import LinkKind
+
 
 @dataclass(frozen=True, slots=True)
 class StoredPayload:
@@ -34,7 +36,7 @@ class UrlCapture:
     run_id: str
     status: int  # the effective status (a 304 counts as the status it confirmed)
     digest: str  # the effective payload digest
-    kind: str  # link kind: "L" page, "E" requisite
+    kind: LinkKind  # what a re-check schedules it as
     depth: int
     etag: str | None
     last_modified: str | None

@@ -5,6 +5,8 @@ from __future__ import annotations
 import errno
 import sqlite3
 
+from archiver.model.stops import StopReason
+
 
 class ArchiverError(Exception):
     """Base class: the message is meant for the operator, one line."""
@@ -25,8 +27,8 @@ class CollectionUnwritable(ArchiverError):
 _DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
 
-def write_error_reason(exc: OSError | sqlite3.Error) -> str:
-    """The run's stop reason for a failed write: disk_full, or write_error for anything else."""
+def write_error_reason(exc: OSError | sqlite3.Error) -> StopReason:
+    """The run's stop reason for a failed write: DISK_FULL, or WRITE_ERROR for anything else."""
     full = isinstance(exc, OSError) and exc.errno in _DISK_FULL
     full = full or "full" in str(exc)  # sqlite3 says "database or disk is full"
-    return "disk_full" if full else "write_error"
+    return StopReason.DISK_FULL if full else StopReason.WRITE_ERROR
