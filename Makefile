@@ -26,12 +26,16 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check archiver spiders tests bench samplesite
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 	tests/browser/setup.sh
 	tests/isolated.sh $(BIN)/pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check archiver spiders tests bench samplesite
 	$(BIN)/ruff format --check archiver spiders tests bench samplesite
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 # Crawl a generated site of $(PAGES) pages, served by nginx on loopback, $(RUNS) times each
 # with wget and with archiver, and compare them (bench/README.md). Installs nginx and wget
