@@ -22,8 +22,9 @@ from urllib.parse import urlsplit
 import pytest
 
 from archiver.cli.main import main
-from archiver.collection.cdxj import cdxj_line
+from archiver.collection.cdxj import CdxjLine
 from archiver.collection.layout import Collection
+from archiver.collection.summary import RunSummary
 from archiver.tools.charts import bar_chart
 from archiver.tools.report import LISTED_CHANGES, render_report, write_report
 from samplesite.server import SampleSiteServer
@@ -133,7 +134,7 @@ def collection_with_index(root: Path, run_id: str = RUN, urls=INDEXED) -> Collec
     with open(collection.index_for(run_id), "w", encoding="utf-8") as index:
         for url, second in urls:
             index.write(
-                cdxj_line(
+                CdxjLine.of(
                     url=url,
                     timestamp=f"202601020304{second:02d}",
                     mime="text/html",
@@ -142,7 +143,7 @@ def collection_with_index(root: Path, run_id: str = RUN, urls=INDEXED) -> Collec
                     length=100,
                     offset=0,
                     filename="f.warc.gz",
-                )
+                ).format()
             )
     return collection
 
@@ -197,14 +198,18 @@ class Page(HTMLParser):
 
 
 def render(tmp_path: Path, summary: dict) -> Page:
-    return Page(render_report(collection_with_index(tmp_path / "coll"), summary))
+    return Page(
+        render_report(collection_with_index(tmp_path / "coll"), RunSummary.from_json(summary))
+    )
 
 
 # --- unit tests ---------------------------------------------------------------------------------
 
 
 def test_strings_from_the_web_render_as_text_never_as_markup(tmp_path: Path):
-    html = render_report(collection_with_index(tmp_path / "coll"), summary_of())
+    html = render_report(
+        collection_with_index(tmp_path / "coll"), RunSummary.from_json(summary_of())
+    )
     page = Page(html)
     assert [tag for tag, _, _ in page.tags if tag in ("script", "img", "u", "iframe")] == []
     assert not [attrs for _, attrs, _ in page.tags if any(k.startswith("on") for k in attrs)]
@@ -309,7 +314,7 @@ def test_an_empty_run_renders_without_charts(tmp_path: Path):
     }
     collection = Collection(tmp_path / "coll")  # no index at all: nothing was captured
     collection.create()
-    page = Page(render_report(collection, summary))
+    page = Page(render_report(collection, RunSummary.from_json(summary)))
     assert [attrs for tag, attrs, _ in page.tags if tag == "svg"] == []
     assert "no captures" in page.text
     assert "the run's index was not found" in page.text
@@ -319,7 +324,7 @@ def test_an_empty_run_renders_without_charts(tmp_path: Path):
 
 def test_the_report_is_written_in_the_runs_own_folder(tmp_path: Path):
     collection = collection_with_index(tmp_path / "coll")
-    path = write_report(collection, summary_of())
+    path = write_report(collection, RunSummary.from_json(summary_of()))
     assert path == tmp_path / "coll" / "runs" / RUN / "report.html"
     assert sorted(p.name for p in path.parent.iterdir()) == ["report.html"], "no .tmp left"
     page = Page(path.read_text(encoding="utf-8"))
@@ -491,7 +496,7 @@ def test_the_report_renders_in_chromium_with_its_data_and_no_network(two_runs, t
 @needs_chromium
 def test_hostile_strings_show_as_text_in_chromium(tmp_path: Path):
     collection = collection_with_index(tmp_path / "coll")
-    report = write_report(collection, summary_of())
+    report = write_report(collection, RunSummary.from_json(summary_of()))
     with chromium_session(tmp_path / "chromium") as browser:
         page = browser.context.new_page()
         dialogs: list[str] = []

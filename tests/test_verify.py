@@ -23,7 +23,7 @@ from warcio.warcwriter import WARCWriter
 
 import archiver.collection.warc
 from archiver.cli.verify import add_parser
-from archiver.collection.cdxj import cdxj_line
+from archiver.collection.cdxj import CdxjLine
 from archiver.collection.warc import PROFILE_IDENTICAL
 from archiver.model.errors import CollectionError
 from archiver.tools.verify import render_text, verify_collection
@@ -231,7 +231,7 @@ def write_exchange(root: Path, response_type: str, head: StatusAndHeaders, body:
         out.write_record(response)
         length = f.tell()
         out.write_record(request)
-    line = cdxj_line(
+    line = CdxjLine.of(
         url=URL,
         timestamp="20260102030405",
         mime="text/html",
@@ -240,7 +240,7 @@ def write_exchange(root: Path, response_type: str, head: StatusAndHeaders, body:
         length=length,
         offset=0,
         filename=path.name,
-    )
+    ).format()
     (root / "indexes" / "extra.cdxj").write_text(line, encoding="utf-8")
     return path
 

@@ -23,11 +23,11 @@ from typing import Any
 
 from archiver.archive.journal import Journal
 from archiver.archive.protocol import ArchiveConfig, Capture
-from archiver.collection.cdxj import CdxjIndex, cdxj_line, cdxj_mime
+from archiver.collection.cdxj import CdxjIndex, CdxjLine, cdxj_mime
 from archiver.collection.dedup import open_index
 from archiver.collection.frontier import FrontierFiles
 from archiver.collection.layout import Collection
-from archiver.collection.manifest import ManifestWriter
+from archiver.collection.manifest import ManifestLine, ManifestWriter
 from archiver.collection.warc import (
     PROFILE_IDENTICAL,
     PROFILE_NOT_MODIFIED,
@@ -149,7 +149,7 @@ class Archivist:
         )
         item.written = written
         self.journal.add_index_line(
-            cdxj_line(
+            CdxjLine.of(
                 url=exchange.url,
                 timestamp=written.warc_date_14,
                 mime="warc/revisit" if item.revisit else cdxj_mime(exchange.content_type),
@@ -202,26 +202,26 @@ class Archivist:
 
     def _queue_manifest_line(self, item: Capture) -> None:
         doc, written, exchange = item.document, item.written, item.exchange
-        assert doc is not None and written is not None
+        assert doc is not None and written is not None and item.change is not None
         self.journal.add_manifest_line(
-            {
-                "url": exchange.url,
-                "timestamp": written.warc_date_14,
-                "status": _effective_status(item),
-                "mime": _effective_mime(item),
-                "charset": doc.charset,
-                "charset_source": doc.charset_source,
-                "charset_declared": doc.charset_declared,
-                "title": doc.title,
-                "text": doc.text,
-                "digest": written.payload_digest,
-                "record_id": written.response.record_id,
-                "warc_filename": written.response.filename,
-                "warc_offset": written.response.offset,
-                "warc_length": written.response.length,
-                "run": self.config.run_id,
-                "change": item.change,
-            }
+            ManifestLine(
+                url=exchange.url,
+                timestamp=written.warc_date_14,
+                status=_effective_status(item),
+                mime=_effective_mime(item),
+                charset=doc.charset,
+                charset_source=doc.charset_source,
+                charset_declared=doc.charset_declared,
+                title=doc.title,
+                text=doc.text,
+                digest=written.payload_digest,
+                record_id=written.response.record_id,
+                warc_filename=written.response.filename,
+                warc_offset=written.response.offset,
+                warc_length=written.response.length,
+                run=self.config.run_id,
+                change=item.change,
+            )
         )
         self.stats["archiver/manifest_lines"] += 1
 

@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Protocol
+from typing import Protocol
 
-from archiver.collection.cdxj import CdxjIndex
-from archiver.collection.manifest import ManifestWriter, manifest_line
+from archiver.collection.cdxj import CdxjIndex, CdxjLine
+from archiver.collection.manifest import ManifestLine, ManifestWriter
 from archiver.collection.warc import Revisit, WarcFileWriter, WrittenExchange
 from archiver.model import defaults
 from archiver.model.dedup import CommitMark, DedupIndex
@@ -89,12 +89,13 @@ class Journal:
         self._captures += 1
         return written
 
-    def add_index_line(self, line: str) -> None:
+    def add_index_line(self, entry: CdxjLine) -> None:
+        line = entry.format()
         self._index_lines.append(line)
         self._pending_bytes += len(line)
 
-    def add_manifest_line(self, values: dict[str, Any]) -> None:
-        line = manifest_line(values)
+    def add_manifest_line(self, entry: ManifestLine) -> None:
+        line = entry.format()
         self._manifest_lines.append(line)
         self._pending_bytes += len(line)
 

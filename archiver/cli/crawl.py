@@ -10,9 +10,11 @@ from typing import Any
 from archiver.cli.exits import EXIT_FAILED, EXIT_OK
 from archiver.cli.options import OPTIONS, load_toml, to_settings
 from archiver.collection.layout import Collection
+from archiver.collection.summary import RunSummary
 from archiver.crawl.run import Run, fingerprint
 from archiver.model import defaults
 from archiver.model.errors import ConfigError
+from archiver.model.stops import StopReason
 from archiver.tools.replay import collection_name
 from archiver.web.addresses import parse_rules
 from archiver.web.scope import Scope
@@ -97,15 +99,15 @@ def crawl_command(parsed: argparse.Namespace) -> int:
     finally:
         run.close()
     print_report(run, summary)
-    reason = summary.get("finish_reason")
-    if reason == "disk_full":
+    reason = summary.finish_reason
+    if reason is StopReason.DISK_FULL:
         print(
             "archiver: error: the disk is full; the files written are complete: "
             "free some space and run the same command again to continue",
             file=sys.stderr,
         )
         return EXIT_FAILED
-    if reason != "finished":
+    if reason is not StopReason.FINISHED:
         print(
             f"archiver: error: the run stopped early ({reason}); "
             "run the same command again to resume it",
@@ -115,9 +117,8 @@ def crawl_command(parsed: argparse.Namespace) -> int:
     if overrides.get("ARCHIVER_NO_WARC"):
         print("archiver: --no-warc: nothing was archived (a measurement run)", file=sys.stderr)
         return EXIT_OK
-    if not summary["counts"]["captures"]:
-        log = summary["files"]["log"]
-        print(f"archiver: error: nothing was captured; see {log}", file=sys.stderr)
+    if not summary.counts.captures:
+        print(f"archiver: error: nothing was captured; see {summary.files.log}", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
 
@@ -133,36 +134,40 @@ def check_output(output: Path) -> None:
         )
 
 
-def print_report(run: Run, summary: dict[str, Any]) -> None:
-    root = run.collection.root
-    counts = summary["counts"]
-    statuses = ", ".join(f"{code}: {n}" for code, n in counts["by_status"].items()) or "none"
-    errors = sum(counts["fetch_errors"].values())
+def print_report(run: Run, summary: RunSummary) -> None:
+    collection = run.collection
+    root = collection.root
+    counts = summary.counts
+    statuses = ", ".join(f"{code}: {n}" for code, n in counts.by_status.items()) or "none"
+    errors = sum(counts.fetch_errors.values())
     print(
-        f"archiver: run {summary['run_id']} {summary['finish_reason']} in "
-        f"{summary['elapsed_seconds']:.1f} s: {counts['captures']} captures, "
-        f"{counts['documents']} documents, {errors} fetch errors"
+        f"archiver: run {summary.run_id} {summary.finish_reason} in "
+        f"{summary.elapsed_seconds:.1f} s: {counts.captures} captures, "
+        f"{counts.documents} documents, {errors} fetch errors"
     )
     print(f"  status    {statuses}")
-    if summary["resumes"]:
+    if summary.resumes:
         print(
-            f"  resumed   {summary['resumes']}x: {counts['captured_before_resume']} captures "
-            f"before this process, {counts['captures_in_run']} in the whole run"
+            f"  resumed   {summary.resumes}x: {counts.captured_before_resume} captures "
+            f"before this process, {counts.captures_in_run} in the whole run"
         )
-    if not summary["files"]["warcs"]:  # nothing archived (--no-warc): nothing to replay
-        print(f"  log       {root / summary['files']['log']}")
+    # The summary's files are these, relative to the collection (runlog.build_summary).
+    log = collection.log_for(run.run_id)
+    if not summary.files.warcs:  # nothing archived (--no-warc): nothing to replay
+        print(f"  log       {log}")
         return
-    for name in summary["files"]["warcs"]:
+    for name in summary.files.warcs:
         size = (root / name).stat().st_size
         print(f"  WARC      {root / name} ({size / 1e6:.2f} MB)")
-    print(f"  manifest  {root / summary['files']['manifest']}")
-    print(f"  index     {root / summary['files']['index']}")
-    print(f"  summary   {run.collection.summary_for(run.run_id)}")
-    page = run.collection.report_for(run.run_id)
+    print(f"  manifest  {collection.manifest}")
+    print(f"  index     {collection.index_for(run.run_id)}")
+    print(f"  summary   {collection.summary_for(run.run_id)}")
+    page = collection.report_for(run.run_id)
     if page.exists():  # not written on a full disk
         print(f"  report    {page}")
-    print(f"  log       {root / summary['files']['log']}")
-    seed = summary["settings"]["seeds"][0] if summary["settings"]["seeds"] else ""
+    print(f"  log       {log}")
+    seeds = summary.settings.seeds
+    seed = seeds[0] if seeds else ""
     name = collection_name(root)
     command = _command()
     print("replay:")

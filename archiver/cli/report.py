@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from archiver.collection.layout import Collection
+from archiver.collection.runs import list_runs, read_summary
 from archiver.model.errors import CollectionError, CollectionUnwritable
-from archiver.tools.changes import list_runs
 from archiver.tools.report import write_report
 
 
@@ -39,7 +38,7 @@ def report_command(parsed: argparse.Namespace) -> int:
             f"{collection.root} has no run {run_id!r}; its runs are {', '.join(runs)}"
         )
     # list_runs has read every summary already: one it could not read ended the command there.
-    summary = json.loads(collection.summary_for(run_id).read_text(encoding="utf-8"))
+    summary = read_summary(collection, run_id)
     try:
         path = write_report(collection, summary)
     except OSError as exc:

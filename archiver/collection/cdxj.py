@@ -2,7 +2,7 @@
 
 Lines are appended while records are written (the offsets are known then) and the file is
 sorted when the run closes. The line format is the one cdxj-indexer produces, so either
-tool's index serves the same collection.
+tool's index serves the same collection; ``CdxjLine`` is its one writer and one reader.
 """
 
 from __future__ import annotations
@@ -13,11 +13,13 @@ import re
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import BinaryIO
 
 from archiver.collection.durable import write_atomically
+from archiver.collection.layout import open_path
 from archiver.collection.manifest import LineFile
 
 _MIME_END = re.compile(r"[;\s]")
@@ -46,24 +48,109 @@ def _surt() -> Callable[[str], str]:
     return surt
 
 
-def cdxj_line(
-    *,
-    url: str,
-    timestamp: str,
-    mime: str | None,
-    status: int | None,
-    digest: str,
-    length: int,
-    offset: int,
-    filename: str,
-) -> str:
-    fields: dict[str, str] = {"url": url}
-    if mime:
-        fields["mime"] = mime
-    if status is not None:
-        fields["status"] = str(status)
-    fields.update(digest=digest, length=str(length), offset=str(offset), filename=filename)
-    return f"{url_key(url)} {timestamp} {json.dumps(fields)}\n"
+class CdxjError(ValueError):
+    """A line that is not a CDXJ line of this format; ``str()`` says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class CdxjLine:
+    """``KEY TIMESTAMP {json}``: one capture (a response or revisit record) in a run's index."""
+
+    key: str  # the URL in SURT form (url_key): what pywb sorts and looks captures up by
+    timestamp: str  # 14 digits, UTC: the record's WARC-Date
+    url: str  # its WARC-Target-URI
+    mime: str | None  # Content-Type up to ';' (cdxj_mime), "warc/revisit" for a revisit
+    status: int | None  # HTTP status; a revisit keeps the status of what it confirms
+    digest: str | None  # WARC-Payload-Digest (always written; None only in a foreign line)
+    length: int  # the record's gzip member: its length,
+    offset: int  # its offset in the file,
+    filename: str  # and the file, relative to warcs/
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        url: str,
+        timestamp: str,
+        mime: str | None,
+        status: int | None,
+        digest: str,
+        length: int,
+        offset: int,
+        filename: str,
+    ) -> CdxjLine:
+        """The line of a capture, its key made from its URL."""
+        return cls(url_key(url), timestamp, url, mime, status, digest, length, offset, filename)
+
+    def format(self) -> str:
+        """The line as cdxj-indexer writes it: every value a string, newline-terminated."""
+        fields: dict[str, str] = {"url": self.url}
+        if self.mime:
+            fields["mime"] = self.mime
+        if self.status is not None:
+            fields["status"] = str(self.status)
+        if self.digest is not None:
+            fields["digest"] = self.digest
+        fields.update(length=str(self.length), offset=str(self.offset), filename=self.filename)
+        return f"{self.key} {self.timestamp} {json.dumps(fields)}\n"
+
+    @classmethod
+    def parse(cls, line: str | bytes) -> CdxjLine:
+        """The line (with or without its newline) read back; CdxjError if it is not one.
+
+        What replay needs must be there and well formed: key, timestamp, url, filename,
+        offset and length. mime, status and digest are read when they are there.
+        """
+        if isinstance(line, bytes):
+            try:
+                line = line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise CdxjError(f"not UTF-8 ({exc})") from exc
+        parts = line.removesuffix("\n").split(" ", 2)
+        if len(parts) != 3:
+            raise CdxjError("not three space-separated parts")
+        key, timestamp, blob = parts
+        if not key:
+            raise CdxjError("no URL key")
+        if len(timestamp) != 14 or not timestamp.isdigit():
+            raise CdxjError(f"timestamp {timestamp!r} is not 14 digits")
+        try:
+            fields = json.loads(blob)
+        except ValueError as exc:
+            raise CdxjError(f"not JSON ({exc})") from exc
+        if not isinstance(fields, dict):
+            raise CdxjError("not a JSON object")
+        url, filename = fields.get("url"), fields.get("filename")
+        if not isinstance(url, str) or not isinstance(filename, str):
+            raise CdxjError("url or filename missing or not a string")
+        mime, status, digest = fields.get("mime"), fields.get("status"), fields.get("digest")
+        return cls(
+            key,
+            timestamp,
+            url,
+            mime if isinstance(mime, str) else None,
+            _number(status) if status is not None else None,
+            digest if isinstance(digest, str) else None,
+            _required_number(fields, "length"),
+            _required_number(fields, "offset"),
+            filename,
+        )
+
+
+def _required_number(fields: dict[str, object], name: str) -> int:
+    number = _number(fields.get(name))
+    if number is None:
+        raise CdxjError(f"{name} missing or not a whole number")
+    return number
+
+
+def _number(value: object) -> int | None:
+    """A whole number as cdxj-indexer writes one (a string of digits), or as JSON has it."""
+    if type(value) is int:
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)
+    return None
 
 
 # Lines sorted in memory at a time: a run's index can have millions, and memory must not grow
@@ -107,7 +194,7 @@ class CdxjIndex:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._open_path = path.with_name(path.name + ".open")
+        self._open_path = open_path(path)
         self._out: LineFile | None = None
         self.lines = 0
 
@@ -135,13 +222,20 @@ class CdxjIndex:
             self._out = None
 
 
+def index_lines(path: Path) -> Iterator[CdxjLine]:
+    """The well-formed lines of an index file, in file order; a malformed one is passed over
+    (repair leaves none, and `archiver verify` is where one is reported)."""
+    with open(path, "rb") as lines:
+        for line in lines:
+            try:
+                yield CdxjLine.parse(line)
+            except CdxjError:
+                continue
+
+
 def captured_urls(index: Path) -> Iterator[str]:
     """The URL of every capture a run's (sealed) CDXJ index names: what the run captured."""
     if not index.exists():
         return
-    with open(index, encoding="utf-8") as lines:
-        for line in lines:
-            try:
-                yield json.loads(line.split(" ", 2)[2])["url"]
-            except (IndexError, ValueError, KeyError, TypeError):
-                continue  # repair leaves no such line; nothing to learn from one anyway
+    for line in index_lines(index):
+        yield line.url

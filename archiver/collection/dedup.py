@@ -20,7 +20,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from archiver.model.dedup import CommitMark, DedupIndex, StoredPayload, UrlCapture
+from archiver.collection.readonly import connect_read_only
+from archiver.model.dedup import CommitMark, DedupCounts, DedupIndex, StoredPayload, UrlCapture
 from archiver.model.links import LinkKind
 
 _SCHEMA = """
@@ -44,13 +45,18 @@ CREATE TABLE IF NOT EXISTS commit_marks (
 class SqliteDedupIndex:
     FILENAME = "dedup.sqlite3"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+        """``read_only``: open an existing index to look, writing nothing, not even SQLite's
+        side files (readonly.py); sqlite3.Error if there is none."""
         self.path = path
-        self._db = sqlite3.connect(path, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # Commits come only at checkpoints, a few per minute: each may as well be durable.
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
+        if read_only:
+            self._db = connect_read_only(path)
+        else:
+            self._db = sqlite3.connect(path, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # Commits come only at checkpoints, a few per minute: each may as well be durable.
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
         # Rows since the last commit: lookups see them, the file does not yet.
         self._payloads: dict[str, StoredPayload] = {}
         self._captures: dict[str, UrlCapture] = {}
@@ -58,6 +64,13 @@ class SqliteDedupIndex:
     @classmethod
     def for_collection(cls, root: Path) -> SqliteDedupIndex:
         return cls(root / cls.FILENAME)
+
+    @classmethod
+    def read_only(cls, root: Path) -> SqliteDedupIndex | None:
+        """The index of the collection at *root*, opened to look only; None if it has none.
+        sqlite3.Error if the file is not such an index (or is being created right now)."""
+        path = root / cls.FILENAME
+        return cls(path, read_only=True) if path.exists() else None
 
     def payload(self, digest: str) -> StoredPayload | None:
         pending = self._payloads.get(digest)
@@ -132,6 +145,13 @@ class SqliteDedupIndex:
             return self._db.execute(
                 "DELETE FROM payloads WHERE filename = ? AND offset >= ?", (filename, offset)
             ).rowcount
+
+    def counts(self) -> DedupCounts:
+        urls, pages = self._db.execute(
+            "SELECT count(*), coalesce(sum(document), 0) FROM captures"
+        ).fetchone()
+        (payloads,) = self._db.execute("SELECT count(*) FROM payloads").fetchone()
+        return DedupCounts(urls, pages, payloads)
 
     def close(self) -> None:
         # Rows still held back describe records past the last mark, which repair cuts: they

@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from archiver.collection.readonly import connect_read_only
+
 logger = logging.getLogger(__name__)
 
 FILENAME = "frontier.sqlite3"
@@ -244,6 +246,38 @@ class Frontier:
 
     def _set_meta(self, name: str, value: str) -> None:
         self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (name, value))
+
+
+@dataclass(frozen=True, slots=True)
+class FrontierRun:
+    """The run a frontier on disk was left for, and what it was started with."""
+
+    run_id: str
+    fingerprint: dict[str, Any]  # seeds, scope...: what a resume must match (crawl.run)
+
+
+def read_frontier_run(root: Path) -> FrontierRun | None:
+    """The run the frontier of the collection at *root* belongs to, read without writing
+    anything (readonly.py); None if there is no frontier or it holds no run."""
+    path = root / FILENAME
+    if not path.exists():
+        return None
+    try:
+        db = connect_read_only(path)
+        try:
+            meta = dict(db.execute("SELECT name, value FROM meta").fetchall())
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return None  # a frontier whose first commit never happened holds nothing to resume
+    run_id = meta.get("run_id")
+    if not isinstance(run_id, str):
+        return None
+    try:
+        fingerprint = json.loads(meta.get("fingerprint") or "{}")
+    except ValueError:
+        fingerprint = {}
+    return FrontierRun(run_id, fingerprint if isinstance(fingerprint, dict) else {})
 
 
 class FrontierFiles:

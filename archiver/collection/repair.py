@@ -28,18 +28,16 @@ The caller must hold the collection lock: repair never checks whether a run is s
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from archiver.collection.cdxj import cdxj_line, cdxj_mime
+from archiver.collection.cdxj import CdxjError, CdxjLine, cdxj_mime
 from archiver.collection.durable import fsync_dir, write_atomically
-from archiver.collection.layout import Collection
-from archiver.collection.manifest import FIELDS
+from archiver.collection.layout import OPEN_SUFFIX, RUN_ID, Collection
+from archiver.collection.manifest import ManifestError, ManifestLine
 from archiver.collection.records import (
     Member,
     MemberError,
@@ -48,15 +46,12 @@ from archiver.collection.records import (
     parse_http,
     parse_record,
 )
-from archiver.collection.warc import OPEN_SUFFIX
 from archiver.model.errors import CollectionError
 
 logger = logging.getLogger(__name__)
 
 _CAPTURES = ("response", "revisit")
-_INDEX_OPEN = ".cdxj" + OPEN_SUFFIX
 _RUN_ID_FIELD = b"archiver-run-id"  # in every warcinfo (pipelines.warcinfo_fields)
-_RUN_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")  # becomes a file name in indexes/
 
 # (filename, offset, length) of the record an index line points at.
 _Target = tuple[str, int, int]
@@ -172,15 +167,12 @@ def repair_collection(root: Path, marks: CommitMarks) -> RepairReport:
     Idempotent, and a no-op (after a glob and a one-byte read) when no run died.
     """
     collection = Collection(Path(root))
-    open_warcs = _glob(collection.warcs, f"*.warc.gz{OPEN_SUFFIX}")
-    open_indexes = _glob(collection.indexes, f"*{_INDEX_OPEN}")
+    open_warcs = collection.open_warc_files()
+    open_indexes = collection.open_index_runs()
     report = RepairReport()
     if not open_warcs and not open_indexes and not _manifest_is_cut(collection.manifest):
         return report
-    index_lines = {
-        run_id: _read_index(collection, run_id)
-        for run_id in (p.name.removesuffix(_INDEX_OPEN) for p in open_indexes)
-    }
+    index_lines = {run_id: _read_index(collection, run_id) for run_id in open_indexes}
     # Read first, so that only captures no line names need a line made while scanning.
     indexed = {t for lines in index_lines.values() for t in map(_index_target, lines) if t}
     plans = [_plan_warc(path, indexed, marks) for path in open_warcs]
@@ -200,10 +192,6 @@ def repair_collection(root: Path, marks: CommitMarks) -> RepairReport:
     if plans:
         fsync_dir(collection.warcs)
     return report
-
-
-def _glob(folder: Path, pattern: str) -> list[Path]:
-    return sorted(folder.glob(pattern)) if folder.is_dir() else []
 
 
 # -- 1. open WARC files --------------------------------------------------------------------
@@ -310,7 +298,7 @@ def _run_id(warcinfo: bytes) -> str | None:
         name, colon, value = line.partition(b":")
         if colon and name.strip().lower() == _RUN_ID_FIELD:
             run_id = value.strip().decode("ascii", errors="replace")
-            return run_id if _RUN_ID.fullmatch(run_id) else None
+            return run_id if RUN_ID.fullmatch(run_id) else None
     return None
 
 
@@ -319,7 +307,7 @@ def _index_line(headers: dict[str, str], block: bytes, name: str, member: Member
     http = parse_http(block)
     content_types = [v for k, v in http.headers if k == "content-type"] if http else []
     revisit = headers.get("warc-type") == "revisit"
-    line = cdxj_line(
+    line = CdxjLine.of(
         url=headers.get("warc-target-uri", ""),
         timestamp="".join(c for c in headers.get("warc-date", "") if c.isdigit())[:14],
         # Scrapy's Headers.get, which the crawl's Content-Type comes from, takes the last one.
@@ -331,7 +319,7 @@ def _index_line(headers: dict[str, str], block: bytes, name: str, member: Member
         offset=member.offset,
         filename=name,
     )
-    return line.encode("utf-8")
+    return line.format().encode("utf-8")
 
 
 def _truncate(plan: _WarcPlan) -> None:
@@ -397,9 +385,8 @@ def _read_index(collection: Collection, run_id: str) -> set[bytes]:
     and removing the unsorted one (they then hold the same lines), or when a repair died
     after sealing the index but before closing the WARC files.
     """
-    final = collection.index_for(run_id)
     lines: set[bytes] = set()
-    for path in (final.with_name(final.name + OPEN_SUFFIX), final):
+    for path in (collection.open_index_for(run_id), collection.index_for(run_id)):
         if path.exists():
             with open(path, "rb") as f:
                 lines.update(line if line.endswith(b"\n") else line + b"\n" for line in f)
@@ -440,7 +427,7 @@ def _seal_index(
     final.parent.mkdir(exist_ok=True)  # a run that died before its first index line
     # Byte order, as CdxjIndex sorts (code points of UTF-8): pywb's binary search needs it.
     write_atomically(final, sorted(sealed))
-    final.with_name(final.name + OPEN_SUFFIX).unlink(missing_ok=True)
+    collection.open_index_for(run_id).unlink(missing_ok=True)
     fsync_dir(collection.indexes)
     dropped = len(lines) - len(good)
     logger.info(
@@ -459,15 +446,12 @@ def _points_at_capture(line: bytes, targets: _Targets) -> bool:
 
 
 def _index_target(line: bytes) -> _Target | None:
-    """Where a ``SURT TIMESTAMP {json}`` line (cdxj.cdxj_line) points; None if malformed."""
+    """Where an index line points; None if malformed."""
     try:
-        key, ts, blob = line.decode("utf-8").split(" ", 2)
-        fields = json.loads(blob)
-        filename, offset, length = fields["filename"], int(fields["offset"]), int(fields["length"])
-    except (ValueError, KeyError, TypeError):
+        parsed = CdxjLine.parse(line)
+    except CdxjError:
         return None  # a cut last line, or bytes that never were a line
-    well_formed = key and len(ts) == 14 and ts.isdigit() and "url" in fields
-    return (filename, offset, length) if well_formed and isinstance(filename, str) else None
+    return parsed.filename, parsed.offset, parsed.length
 
 
 # -- 3. the manifest -----------------------------------------------------------------------
@@ -519,28 +503,23 @@ def _manifest_drops(path: Path, kept: dict[str, dict[int, _Record]]) -> tuple[se
     return drop, not last.endswith(b"\n")
 
 
-def _manifest_entry(line: bytes) -> dict | None:
+def _manifest_entry(line: bytes) -> ManifestLine | None:
     try:
-        entry = json.loads(line)
-    except ValueError:
+        return ManifestLine.parse(line)
+    except ManifestError:
         return None
-    if not isinstance(entry, dict) or any(name not in entry for name in FIELDS):
-        return None
-    return entry
 
 
-def _resolves(entry: dict, kept: dict[str, dict[int, _Record]]) -> bool:
+def _resolves(entry: ManifestLine, kept: dict[str, dict[int, _Record]]) -> bool:
     """Whether the line's record is still there; lines into files not repaired are trusted."""
-    name = entry["warc_filename"]
-    records = kept.get(name) if isinstance(name, str) else None
+    records = kept.get(entry.warc_filename)
     if records is None:
         return True
-    offset = entry["warc_offset"]
-    record = records.get(offset) if isinstance(offset, int) else None
+    record = records.get(entry.warc_offset)
     return (
         record is not None
-        and record.record_id == entry["record_id"]
-        and record.length == entry["warc_length"]
+        and record.record_id == entry.record_id
+        and record.length == entry.warc_length
     )
 
 

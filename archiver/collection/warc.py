@@ -26,9 +26,9 @@ from warcio.timeutils import datetime_to_iso_date
 from warcio.warcwriter import WARCWriter
 
 from archiver.collection.durable import fsync_dir
+from archiver.collection.layout import OPEN_SUFFIX
 from archiver.model.exchange import Exchange
 
-OPEN_SUFFIX = ".open"
 WARC_VERSION = "1.1"
 PROFILE_IDENTICAL = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
 PROFILE_NOT_MODIFIED = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"

@@ -11,13 +11,14 @@ from typing import Any
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
+from archiver.collection.summary import RunSummary
 from archiver.crawl.run import Run
 from archiver.crawl.runlog import RunExtension
 from archiver.crawl.spider import ArchiveSpider
 from archiver.model.errors import ArchiverError
 
 
-def run_crawl(overrides: dict[str, Any], run: Run) -> dict[str, Any]:
+def run_crawl(overrides: dict[str, Any], run: Run) -> RunSummary:
     """Run one crawl in this process (Twisted's reactor runs once per process)."""
     process = CrawlerProcess(crawl_settings_for(overrides))
     crawler = process.create_crawler(ArchiveSpider)

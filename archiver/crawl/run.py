@@ -24,11 +24,14 @@ from archiver.collection.frontier import Frontier
 from archiver.collection.layout import Collection
 from archiver.collection.lock import CollectionLock
 from archiver.collection.repair import repair_collection
+from archiver.collection.runs import previous_run, read_summary
+from archiver.collection.summary import SummaryError
 from archiver.crawl.notable import Notable
 from archiver.crawl.timeline import Timeline
 from archiver.model import defaults
 from archiver.model.dedup import DedupIndex
 from archiver.model.errors import CollectionError, CollectionUnwritable
+from archiver.model.stops import StopReason
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -116,7 +119,7 @@ class Run:
                 assert run_id is not None
                 logger.warning("resuming run %s where it stopped (resume %d)", run_id, resumes)
             else:
-                run_id = run_id or unique_run_id(collection, started)
+                run_id = run_id or collection.new_run_id(started)
                 frontier.begin(run_id, fingerprint or {})
             lock.relabel(run_id)
         except BaseException as exc:
@@ -189,30 +192,10 @@ def _resume(
 
 def _finished(collection: Collection, run_id: str) -> bool:
     try:
-        summary = json.loads(collection.summary_for(run_id).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(summary, dict) and summary.get("finish_reason") == "finished"
-
-
-def unique_run_id(collection: Collection, started: datetime) -> str:
-    base = started.strftime("%Y%m%d%H%M%S")
-    run_id, serial = base, 1
-    # Two runs started in one second would share files; the second gets a suffix.
-    while collection.summary_for(run_id).exists() or collection.index_for(run_id).exists():
-        serial += 1
-        run_id = f"{base}-{serial}"
-    return run_id
-
-
-def previous_run(collection: Collection, before: str | None = None) -> str | None:
-    """Run ids sort by start time (they are UTC timestamps), so the last summary is the last run.
-
-    ``before``: a resumed run may have a summary of its own (a clean stop); it is not its own
-    previous run.
-    """
-    ids = sorted(p.stem for p in collection.runs.glob("*.json") if p.stem != before)
-    return ids[-1] if ids else None
+        summary = read_summary(collection, run_id)
+    except SummaryError:
+        return False  # none (a stop that wrote none), or one that cannot be read
+    return summary.finish_reason is StopReason.FINISHED
 
 
 def crawl_settings(crawler: Crawler) -> dict[str, Any]:

@@ -8,7 +8,6 @@ summary can say nothing the stats do not back.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,8 +18,21 @@ from scrapy import signals
 from archiver.archive.archivist import LISTED_PAGES
 from archiver.collection.durable import write_atomically
 from archiver.collection.layout import count_lines
+from archiver.collection.summary import (
+    FailedUrl,
+    LargeUrl,
+    PageChanges,
+    RunBytes,
+    RunCounts,
+    RunFiles,
+    RunSettings,
+    RunSummary,
+    SlowUrl,
+    TimelinePoint,
+)
 from archiver.crawl import logsafe
 from archiver.crawl.run import Run, crawl_settings
+from archiver.model.stops import StopReason
 from archiver.tools import report
 
 if TYPE_CHECKING:
@@ -34,7 +46,7 @@ def _prefixed(stats: dict[str, Any], prefix: str) -> dict[str, Any]:
     return {k.removeprefix(prefix): v for k, v in sorted(stats.items()) if k.startswith(prefix)}
 
 
-def page_changes(stats: dict[str, Any], run: Run) -> dict[str, Any]:
+def page_changes(stats: dict[str, Any], run: Run) -> PageChanges:
     """Every page of this run by its change; pages of the previous run not captured now are gone.
 
     Counts are exact; at most LISTED_PAGES URLs per change are named (the manifest's change
@@ -48,68 +60,66 @@ def page_changes(stats: dict[str, Any], run: Run) -> dict[str, Any]:
         counts["gone"] = counts.get("gone", 0) + len(missing)
         pages["gone"] = sorted({*pages.get("gone", []), *missing})[:LISTED_PAGES]
     listed = sum(len(urls) for urls in pages.values())
-    return {
-        "compared_with": run.previous_run,
-        "counts": counts,
-        "pages": pages,
-        "all_pages_listed": listed == sum(counts.values()),
-    }
+    return PageChanges(
+        compared_with=run.previous_run,
+        counts=counts,
+        pages={kind: tuple(urls) for kind, urls in pages.items()},
+        all_pages_listed=listed == sum(counts.values()),
+    )
 
 
-def build_summary(crawler: Crawler, run: Run, reason: str, ended: datetime) -> dict[str, Any]:
+def build_summary(crawler: Crawler, run: Run, reason: str, ended: datetime) -> RunSummary:
     assert crawler.stats is not None
     stats = crawler.stats.get_stats()
     collection = run.collection
-    return {
-        "run_id": run.run_id,
-        "collection": str(collection.root),
-        "started": run.started.isoformat(),
-        "ended": ended.isoformat(),
-        "elapsed_seconds": round((ended - run.started).total_seconds(), 3),
-        "finish_reason": reason,
-        # Resumed after a kill, a stop or a full disk: the counts below are this process's,
-        # captures_in_run (the run's index lines) covers every process of the run.
-        "resumes": run.resumes,
-        "resumable": reason != "finished",
-        # The lock of an earlier run that died without releasing it, cleared by this one.
-        "stale_lock_cleared": run.lock.stale,
-        "settings": crawl_settings(crawler),
-        "counts": {
-            "captures": stats.get("archiver/captures", 0),
-            "captures_in_run": _lines(collection.index_for(run.run_id)),
-            "captured_before_resume": stats.get("archiver/resume/captured_before", 0),
-            # Seen by the capture middleware; differs from captures only if one was lost.
-            "exchanges_captured": stats.get("archiver/exchanges_captured", 0),
-            "documents": stats.get("archiver/manifest_lines", 0),
-            # Read for text and links by the crawl process, as the archive worker was behind.
-            "pages_read_in_crawl": stats.get("archiver/pages_read_in_crawl", 0),
+    notable = run.notable.summary()
+    return RunSummary(
+        run_id=run.run_id,
+        collection=str(collection.root),
+        started=run.started.isoformat(),
+        ended=ended.isoformat(),
+        elapsed_seconds=round((ended - run.started).total_seconds(), 3),
+        finish_reason=StopReason(reason),
+        resumes=run.resumes,
+        stale_lock_cleared=run.lock.stale,
+        settings=RunSettings.from_json(crawl_settings(crawler)),
+        counts=RunCounts(
+            captures=stats.get("archiver/captures", 0),
+            captures_in_run=_lines(collection.index_for(run.run_id)),
+            captured_before_resume=stats.get("archiver/resume/captured_before", 0),
+            exchanges_captured=stats.get("archiver/exchanges_captured", 0),
+            documents=stats.get("archiver/manifest_lines", 0),
+            pages_read_in_crawl=stats.get("archiver/pages_read_in_crawl", 0),
             # PDFs by how their text was read: ok, or why not in full (pdftext.Outcome).
-            "pdf_text": _prefixed(stats, "archiver/pdf/"),
-            "by_status": _prefixed(stats, "archiver/status/"),
-            "by_mime": _prefixed(stats, "archiver/mime/"),
-            "fetch_errors": _prefixed(stats, "archiver/fetch_errors/"),
-            "robots_disallowed": stats.get("archiver/robots/disallowed", 0),
-            "links": _prefixed(stats, "archiver/links/"),
-            "redirects_followed": stats.get("archiver/redirects_followed", 0),
-            "records": _prefixed(stats, "archiver/records/"),
-            "dedup": _prefixed(stats, "archiver/dedup/"),
-            "conditional_requests": stats.get("archiver/conditional_requests", 0),
-            "rechecked": stats.get("archiver/rechecked", 0),
-        },
-        "changes": page_changes(stats, run),
-        **run.notable.summary(),
-        "timeline": run.timeline.points,
-        "bytes": {
-            "warc": stats.get("archiver/warc_bytes", 0),
-            "payload_by_mime": _prefixed(stats, "archiver/payload_bytes/"),
-        },
-        "files": {
-            "warcs": [f"warcs/{name}" for name in stats.get("archiver/warc_files", [])],
-            "index": str(collection.index_for(run.run_id).relative_to(collection.root)),
-            "manifest": str(collection.manifest.relative_to(collection.root)),
-            "log": str(collection.log_for(run.run_id).relative_to(collection.root)),
-        },
-    }
+            pdf_text=_prefixed(stats, "archiver/pdf/"),
+            by_status=_prefixed(stats, "archiver/status/"),
+            by_mime=_prefixed(stats, "archiver/mime/"),
+            fetch_errors=_prefixed(stats, "archiver/fetch_errors/"),
+            robots_disallowed=stats.get("archiver/robots/disallowed", 0),
+            links=_prefixed(stats, "archiver/links/"),
+            redirects_followed=stats.get("archiver/redirects_followed", 0),
+            records=_prefixed(stats, "archiver/records/"),
+            dedup=_prefixed(stats, "archiver/dedup/"),
+            conditional_requests=stats.get("archiver/conditional_requests", 0),
+            rechecked=stats.get("archiver/rechecked", 0),
+        ),
+        changes=page_changes(stats, run),
+        slowest=tuple(SlowUrl(**row) for row in notable["slowest"]),
+        largest=tuple(LargeUrl(**row) for row in notable["largest"]),
+        errors=tuple(FailedUrl(**row) for row in notable["errors"]),
+        errors_listed_all=notable["errors_listed_all"],
+        timeline=tuple(TimelinePoint(**point) for point in run.timeline.points),
+        bytes=RunBytes(
+            warc=stats.get("archiver/warc_bytes", 0),
+            payload_by_mime=_prefixed(stats, "archiver/payload_bytes/"),
+        ),
+        files=RunFiles(
+            warcs=tuple(f"warcs/{name}" for name in stats.get("archiver/warc_files", [])),
+            index=str(collection.index_for(run.run_id).relative_to(collection.root)),
+            manifest=str(collection.manifest.relative_to(collection.root)),
+            log=str(collection.log_for(run.run_id).relative_to(collection.root)),
+        ),
+    )
 
 
 def _lines(path: Path) -> int:
@@ -141,11 +151,11 @@ class RunExtension:
         logging.getLogger().addHandler(self.handler)
         # Every handler, the console's too, escapes control characters from the web.
         logsafe.install(logging.getLogger().handlers)
-        self.summary: dict[str, Any] | None = None
+        self.summary: RunSummary | None = None
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
-    def _write_summary(self) -> None:
-        text = json.dumps(self.summary, indent=2, ensure_ascii=False) + "\n"
+    def _write_summary(self, summary: RunSummary) -> None:
+        text = summary.format()
         write_atomically(self.run.collection.summary_for(self.run.run_id), [text.encode()])
 
     @classmethod
@@ -156,22 +166,22 @@ class RunExtension:
         stopped = self.crawler.stats.get_value("archiver/stop_reason")  # type: ignore[union-attr]
         # A write error while closing (the last checkpoint) ends an otherwise finished run.
         reason = stopped or reason
-        self.summary = build_summary(self.crawler, self.run, reason, datetime.now(UTC))
-        counts = self.summary["counts"]
+        self.summary = summary = build_summary(self.crawler, self.run, reason, datetime.now(UTC))
+        counts = summary.counts
         archiving = not self.crawler.settings.getbool("ARCHIVER_NO_WARC")
-        if archiving and counts["exchanges_captured"] != counts["captures"]:
+        if archiving and counts.exchanges_captured != counts.captures:
             logger.error(
                 "%d exchanges were captured but %d written to the WARC%s",
-                counts["exchanges_captured"],
-                counts["captures"],
+                counts.exchanges_captured,
+                counts.captures,
                 f" (the run stopped: {stopped})" if stopped else "",
             )
         try:
-            self._write_summary()
+            self._write_summary(summary)
         except OSError as exc:  # a full disk; the console report still carries it
             logger.warning("the run summary could not be written (%s)", exc)
         try:
-            report.write_report(self.run.collection, self.summary)
+            report.write_report(self.run.collection, summary)
         except OSError as exc:  # a full disk: the summary, written first, has every figure
             logger.warning("the run report could not be written (%s)", exc)
         except Exception:

@@ -53,6 +53,15 @@ class CommitMark:
     end: int
 
 
+@dataclass(frozen=True, slots=True)
+class DedupCounts:
+    """What the index holds: URLs with a capture, those that are pages, payloads stored."""
+
+    urls: int
+    pages: int  # URLs whose last capture is a manifest document
+    payloads: int
+
+
 def is_fresh(stored: StoredPayload, max_age_days: float, now: float | None = None) -> bool:
     """With --dedup-max-age, a payload stored longer ago than that is stored again in full."""
     if not max_age_days:
@@ -70,4 +79,5 @@ class DedupIndex(Protocol):
     def commit(self, mark: CommitMark | None) -> None: ...
     def committed_end(self, filename: str) -> int | None: ...
     def forget_payloads_from(self, filename: str, offset: int) -> int: ...
+    def counts(self) -> DedupCounts: ...  # of what is committed
     def close(self) -> None: ...

@@ -7,13 +7,13 @@ capture and ``compare_runs`` to whole runs.
 from __future__ import annotations
 
 import difflib
-import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from archiver.collection.layout import Collection
+from archiver.collection.manifest import ManifestError, read_object
+from archiver.collection.runs import list_runs
 from archiver.model.changes import Change, PageState, classify
 from archiver.model.errors import CollectionError
 
@@ -49,45 +49,6 @@ class _Capture:
     text: str
 
 
-# --- runs ---------------------------------------------------------------------------------------
-
-
-def list_runs(collection: Collection) -> list[str]:
-    """The ids of the runs that wrote a summary, oldest first.
-
-    A run that is still going, or died before its end, has no summary yet and is not listed.
-    """
-    if not collection.runs.is_dir():
-        return []
-    found = []
-    for path in collection.runs.glob("*.json"):
-        summary = _read_summary(path)
-        if summary is not None:
-            found.append(summary)
-    return [run_id for _, run_id in sorted(found)]
-
-
-def _read_summary(path: Path) -> tuple[datetime, str] | None:
-    """(started, run id) of a run summary; None for a JSON file that is not one."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        # Summaries are written atomically, so a broken one is damage worth reporting: skipping
-        # it would silently shift which runs count as "the last two".
-        raise CollectionError(f"cannot read the run summary {path}: {exc}") from exc
-    if not isinstance(data, dict):
-        return None
-    run_id, started = data.get("run_id"), data.get("started")
-    if not isinstance(run_id, str) or not isinstance(started, str):
-        return None
-    try:
-        when = datetime.fromisoformat(started)
-    except ValueError as exc:
-        raise CollectionError(f"the run summary {path} has a bad start time {started!r}") from exc
-    # Naive and aware times do not compare; archiver writes UTC, so read a naive one as UTC.
-    return (when if when.tzinfo else when.replace(tzinfo=UTC)), run_id
-
-
 # --- comparing ----------------------------------------------------------------------------------
 
 
@@ -115,7 +76,7 @@ def compare_runs(
 def _page_change(
     url: str, before: _Capture | None, after: _Capture | None, diff_lines: int
 ) -> PageChange:
-    change = classify(before and before.state, after and after.state)
+    change = classify(before.state if before else None, after.state if after else None)
     latest = after or before
     assert latest is not None  # the URL came from one of the two runs
     diff = []
@@ -155,13 +116,12 @@ def _read_runs(path: Path, run_ids: set[str]) -> dict[str, dict[str, _Capture]]:
 
 
 def _parse_line(path: Path, number: int, line: bytes) -> dict[str, Any]:
+    # Only the first step of ManifestLine.parse: a comparison reads url, status, digest,
+    # title and text, of lines any archiver version wrote, and holds the rest to no schema.
     try:
-        record = json.loads(line)
-    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError both are
+        return read_object(line)
+    except ManifestError as exc:
         raise _corrupt(path, number, str(exc)) from exc
-    if not isinstance(record, dict):
-        raise _corrupt(path, number, "not a JSON object")
-    return record
 
 
 def _capture(path: Path, number: int, record: dict[str, Any]) -> tuple[str, _Capture]:

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from archiver.collection.layout import Collection
+from archiver.collection.runs import latest_summary
 from archiver.model.errors import CollectionError
 
 
@@ -32,7 +33,7 @@ def prepare_workdir(
     two symlinks inside *workdir* instead of the collection's real paths: a collection folder
     of any name replays. Writing again refreshes it.
     """
-    if not any(collection.indexes.glob("*.cdxj")):
+    if not collection.index_files():
         raise CollectionError(
             f"{collection.root} has no CDXJ index in indexes/: is it a collection? "
             "Run `archiver crawl ... --output DIR` first"
@@ -71,7 +72,5 @@ def wayback_program() -> str:
 
 def seeds_of(collection: Collection) -> list[str]:
     """The seeds of the latest run, as replay URLs worth opening first."""
-    summaries = sorted(collection.runs.glob("*.json"))
-    if not summaries:
-        return []
-    return json.loads(summaries[-1].read_text(encoding="utf-8"))["settings"]["seeds"]
+    summary = latest_summary(collection)
+    return list(summary.settings.seeds) if summary is not None else []

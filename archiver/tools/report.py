@@ -10,18 +10,18 @@ the page is rendered by Jinja2 with autoescaping, and URLs are text, never links
 
 from __future__ import annotations
 
-import json
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from archiver.collection.cdxj import index_lines
 from archiver.collection.durable import write_atomically
-from archiver.collection.layout import Collection
-from archiver.tools.changes import Change
+from archiver.collection.layout import Collection, timestamp_time
+from archiver.collection.summary import FailedUrl, PageChanges, RunCounts, RunSummary
+from archiver.model.changes import Change
 from archiver.tools.charts import (
     BarChart,
     LineChart,
@@ -42,46 +42,52 @@ TIMELINE_POINTS = 300  # a longer timeline is thinned to this many points
 Sample = tuple[float, float, float]  # seconds since the start, captures so far, bytes so far
 
 
-def write_report(collection: Collection, summary: dict[str, Any]) -> Path:
+def write_report(collection: Collection, summary: RunSummary) -> Path:
     """Write the report of the run *summary* describes; return its path."""
-    path = collection.report_for(summary["run_id"])
+    path = collection.report_for(_run_id(summary))
     page = render_report(collection, summary)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(path, [page.encode("utf-8")])
     return path
 
 
-def render_report(collection: Collection, summary: dict[str, Any]) -> str:
-    run_id = summary["run_id"]
+def render_report(collection: Collection, summary: RunSummary) -> str:
+    run_id = _run_id(summary)
     index = read_index(collection.index_for(run_id))
-    counts = summary.get("counts", {})
-    by_bytes = summary.get("bytes", {})
+    counts = summary.counts
+    folder = summary.collection if summary.collection is not None else str(collection.root)
     return _template().render(
         s=summary,
         run_id=run_id,
-        name=Path(str(summary.get("collection", collection.root))).name,
+        name=Path(folder).name,
         generated=datetime.now(UTC).isoformat(),
         human_bytes=human_bytes,
         when=_shown_time,
         status=bar_chart(
             "status",
-            sorted((str(k), v) for k, v in counts.get("by_status", {}).items()),
+            sorted((str(k), v) for k, v in counts.by_status.items()),
             colour=status_colour,
             sort=False,  # in code order: 2xx, 3xx, 4xx, 5xx read as a story
         ),
-        mime=bar_chart("mime", list(counts.get("by_mime", {}).items())),
+        mime=bar_chart("mime", list(counts.by_mime.items())),
         mime_bytes=bar_chart(
-            "mime-bytes", list(by_bytes.get("payload_by_mime", {}).items()), shown=human_bytes
+            "mime-bytes", list(summary.bytes.payload_by_mime.items()), shown=human_bytes
         ),
         timeline=_timeline(summary, index),
         hosts=_hosts(index),
         dedup=_dedup(counts),
-        slowest=summary.get("slowest"),
-        largest=summary.get("largest"),
+        slowest=summary.slowest,
+        largest=summary.largest,
         errors=_errors(summary),
-        changes=_changes(summary.get("changes")),
+        changes=_changes(summary.changes),
         files=_files(summary),
     )
+
+
+def _run_id(summary: RunSummary) -> str:
+    if summary.run_id is None:
+        raise ValueError("the run summary names no run: there is no report to make of it")
+    return summary.run_id
 
 
 @cache
@@ -126,29 +132,14 @@ def read_index(path: Path) -> IndexFigures:
     figures = IndexFigures(found=path.is_file())
     if not figures.found:
         return figures  # no capture, or the index was left .open (repair seals it)
-    for timestamp, fields in _index_lines(path):
-        figures.per_second[timestamp] += 1
-        figures.hosts[_host(fields.get("url"))] += 1
+    # A malformed line is passed over: `archiver verify` is where damage is reported.
+    for line in index_lines(path):
+        figures.per_second[line.timestamp] += 1
+        figures.hosts[_host(line.url)] += 1
     return figures
 
 
-def _index_lines(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
-    with open(path, "rb") as lines:
-        for line in lines:
-            parts = line.split(b" ", 2)
-            if len(parts) != 3:
-                continue  # not a CDXJ line; `archiver verify` is where damage is reported
-            try:
-                fields = json.loads(parts[2])
-            except ValueError:
-                continue
-            if isinstance(fields, dict):
-                yield parts[1].decode("ascii", "replace"), fields
-
-
-def _host(url: object) -> str:
-    if not isinstance(url, str):
-        return "(no URL)"
+def _host(url: str) -> str:
     try:
         return hostname(url) or "(no host)"
     except ValueError:
@@ -170,15 +161,11 @@ class Timeline:
     source: str  # where the samples came from, said under the chart
 
 
-def _timeline(summary: dict[str, Any], index: IndexFigures) -> Timeline:
-    recorded = summary.get("timeline")
-    if isinstance(recorded, list) and recorded:
+def _timeline(summary: RunSummary, index: IndexFigures) -> Timeline:
+    recorded = summary.timeline
+    if recorded:
         # Samples are running totals at time t (captures and bytes so far).
-        samples = sorted(
-            (float(s.get("t", 0)), float(s.get("captures", 0)), float(s.get("bytes", 0)))
-            for s in recorded
-            if isinstance(s, dict)
-        )
+        samples = sorted((float(p.t), float(p.captures), float(p.bytes)) for p in recorded)
         source = "sampled during the run (captures and bytes so far)"
     elif index.per_second:
         samples = _from_timestamps(index.per_second)
@@ -191,16 +178,12 @@ def _timeline(summary: dict[str, Any], index: IndexFigures) -> Timeline:
 def _from_timestamps(per_second: Counter[str]) -> list[Sample]:
     """Captures so far at each second that had one, from the first capture's second."""
     seconds = sorted(per_second)
-    start = _when(seconds[0])
+    start = timestamp_time(seconds[0])
     samples, total = [], 0
     for stamp in seconds:
         total += per_second[stamp]
-        samples.append(((_when(stamp) - start).total_seconds(), float(total), 0.0))
+        samples.append(((timestamp_time(stamp) - start).total_seconds(), float(total), 0.0))
     return samples
-
-
-def _when(stamp: str) -> datetime:
-    return datetime.strptime(stamp[:14], "%Y%m%d%H%M%S")
 
 
 def _thin(samples: list[Sample], limit: int) -> list[Sample]:
@@ -223,16 +206,16 @@ class Dedup:
     decisions: dict[str, int]
 
 
-def _dedup(counts: dict[str, Any]) -> Dedup:
-    records = counts.get("records", {})
-    responses, revisits = int(records.get("response", 0)), int(records.get("revisit", 0))
+def _dedup(counts: RunCounts) -> Dedup:
+    records = counts.records
+    responses, revisits = records.get("response", 0), records.get("revisit", 0)
     stored = responses + revisits
     return Dedup(
         responses,
         revisits,
         revisits / stored if stored else None,
-        bar_chart("records", [(kind, n) for kind, n in records.items()]),
-        dict(counts.get("dedup", {})),
+        bar_chart("records", list(records.items())),
+        dict(counts.dedup),
     )
 
 
@@ -240,17 +223,16 @@ def _dedup(counts: dict[str, Any]) -> Dedup:
 class Errors:
     by_reason: BarChart  # fetch errors: no HTTP response at all
     by_status: BarChart  # HTTP responses >= 400
-    listed: list[dict[str, Any]] | None  # None: the summary does not record them
+    listed: tuple[FailedUrl, ...] | None  # None: the summary does not record them
 
 
-def _errors(summary: dict[str, Any]) -> Errors:
-    counts = summary.get("counts", {})
-    failing = [(str(k), v) for k, v in counts.get("by_status", {}).items() if _at_least_400(k)]
-    listed = summary.get("errors")
+def _errors(summary: RunSummary) -> Errors:
+    counts = summary.counts
+    failing = [(str(k), v) for k, v in counts.by_status.items() if _at_least_400(k)]
     return Errors(
-        bar_chart("fetch-errors", list(counts.get("fetch_errors", {}).items())),
+        bar_chart("fetch-errors", list(counts.fetch_errors.items())),
         bar_chart("error-status", sorted(failing), colour=status_colour, sort=False),
-        listed if isinstance(listed, list) else None,
+        summary.errors,
     )
 
 
@@ -272,30 +254,29 @@ class Changes:
     all_listed: bool
 
 
-def _changes(changes: object) -> Changes | None:
-    if not isinstance(changes, dict):
+def _changes(changes: PageChanges | None) -> Changes | None:
+    if changes is None:
         return None
-    counts, pages = changes.get("counts", {}), changes.get("pages", {})
     kinds = [
         ChangeList(
             kind.value,
-            int(counts.get(kind.value, 0)),
-            list(pages.get(kind.value, []))[:LISTED_CHANGES],
+            changes.counts.get(kind.value, 0),
+            list(changes.pages.get(kind.value, ()))[:LISTED_CHANGES],
         )
         for kind in Change
     ]
-    all_listed = bool(changes.get("all_pages_listed", True)) and all(
-        len(k.urls) == k.count for k in kinds
-    )
-    return Changes(changes.get("compared_with"), kinds, all_listed)
+    all_listed = changes.all_pages_listed and all(len(k.urls) == k.count for k in kinds)
+    return Changes(changes.compared_with, kinds, all_listed)
 
 
-def _files(summary: dict[str, Any]) -> list[tuple[str, str]]:
+def _files(summary: RunSummary) -> list[tuple[str, str]]:
     """(what, path relative to the report) of the run's files: the report is one folder down."""
-    files = summary.get("files", {})
-    named = [("summary", f"../{summary['run_id']}.json")]
-    named += [("WARC", f"../../{name}") for name in files.get("warcs", [])]
+    files = summary.files
+    named = [("summary", f"../{_run_id(summary)}.json")]
+    named += [("WARC", f"../../{name}") for name in files.warcs]
     named += [
-        (what, f"../../{files[what]}") for what in ("index", "manifest", "log") if what in files
+        (what, f"../../{path}")
+        for what, path in (("index", files.index), ("manifest", files.manifest), ("log", files.log))
+        if path is not None
     ]
     return named

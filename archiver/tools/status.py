@@ -8,22 +8,23 @@ a status check from cron must never be what changes an archive.
 
 from __future__ import annotations
 
-import json
 import shlex
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from archiver.collection.dedup import SqliteDedupIndex
-from archiver.collection.frontier import FILENAME as FRONTIER_NAME
-from archiver.collection.layout import Collection, count_lines
+from archiver.collection.frontier import read_frontier_run
+from archiver.collection.layout import Collection, count_lines, run_id_time
 from archiver.collection.lock import LockState, read_lock
-from archiver.collection.warc import OPEN_SUFFIX
+from archiver.collection.runs import SummaryFile, summary_files
+from archiver.collection.summary import SummaryError
+from archiver.model.dedup import DedupCounts
 from archiver.model.errors import CollectionError
+from archiver.model.stops import StopReason
 from archiver.tools.charts import human_bytes
 
 # Rows of the run table. With every other line the report has, the worst case (a crawl
@@ -31,7 +32,6 @@ from archiver.tools.charts import human_bytes
 DEFAULT_RUNS = 5
 # The crawl options that go into a run's fingerprint (run.fingerprint) besides seeds and robots.
 _LIST_OPTIONS = (("--scope", "scope"), ("--allow-host", "allow_hosts"), ("--exclude", "exclude"))
-_ID_TIME = "%Y%m%d%H%M%S"  # how run.unique_run_id names a run: its start, in UTC
 
 
 @dataclass(slots=True)
@@ -72,7 +72,7 @@ class CollectionStatus:
     files: dict[str, Files] = field(default_factory=dict)
     total_bytes: int = 0
     # From the dedup index: URLs the collection holds, those that are pages, payloads stored.
-    known: dict[str, int] | None = None
+    known: DedupCounts | None = None
 
     @property
     def running(self) -> str | None:
@@ -98,15 +98,15 @@ def collection_status(root: Path) -> CollectionStatus:
             "give the folder a crawl wrote with --output"
         )
     lock = read_lock(root)
-    runs = {path.stem: _from_summary(collection, path) for path in collection.runs.glob("*.json")}
+    runs = {found.run_id: _from_summary(collection, found) for found in summary_files(collection)}
     # A running crawl has a frontier too: it is unfinished, but not for anyone to resume.
-    frontier = None if lock.held else _read_frontier(root / FRONTIER_NAME)
+    frontier = None if lock.held else read_frontier_run(root)
     unfinished = resume = None
     if frontier is not None:
-        run_id, fingerprint = frontier
+        left = frontier.run_id
         # A finished run that died before deleting its frontier left nothing to resume.
-        if run_id not in runs or runs[run_id].outcome != "finished":
-            unfinished, resume = run_id, resume_command(root, fingerprint)
+        if left not in runs or runs[left].outcome != StopReason.FINISHED:
+            unfinished, resume = left, resume_command(root, frontier.fingerprint)
     # Without a summary an unfinished run died, if the lock still names it (lock.py); else it
     # ended without writing one (a full disk).
     stale = None if lock.held else (lock.holder or {}).get("run_id")
@@ -122,7 +122,7 @@ def collection_status(root: Path) -> CollectionStatus:
         root, [runs[run_id] for run_id in sorted(runs)], lock, unfinished, resume
     )
     _count_files(collection, status)
-    status.known = _dedup_counts(root / SqliteDedupIndex.FILENAME)
+    status.known = _dedup_counts(root)
     return status
 
 
@@ -132,53 +132,47 @@ def _holder_run(lock: LockState) -> str | None:
     return run_id if lock.held and isinstance(run_id, str) and run_id != "starting" else None
 
 
-def _from_summary(collection: Collection, path: Path) -> RunInfo:
-    run_id = path.stem
+def _from_summary(collection: Collection, found: SummaryFile) -> RunInfo:
+    run_id = found.run_id
     run = RunInfo(
         run_id,
         "finished",
-        started=_id_time(run_id),
-        summary=_relative(collection, path),
+        started=run_id_time(run_id),
+        summary=_relative(collection, found.path),
         log=_relative(collection, collection.log_for(run_id)),
     )
     report = collection.report_for(run_id)
     run.report = _relative(collection, report) if report.exists() else None
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:  # ValueError: bad JSON or bad UTF-8
+        summary = found.read()
+    except SummaryError as exc:
         run.outcome, run.problem = "summary unreadable", str(exc)
         return run
-    if not isinstance(data, dict):
-        run.outcome, run.problem = "summary unreadable", "not a JSON object"
-        return run
-    # Older archivers wrote fewer fields: each is taken when it is there and of its type.
-    run.outcome = _str(data.get("finish_reason")) or "unknown"
-    run.started = _time(data.get("started")) or run.started
-    elapsed = data.get("elapsed_seconds")
-    run.elapsed_seconds = float(elapsed) if isinstance(elapsed, int | float) else None
-    run.resumes = _int(data.get("resumes")) or 0
-    counts = _dict(data.get("counts"))
-    captures = _int(counts.get("captures_in_run"))
-    run.captures = captures if captures is not None else _int(counts.get("captures"))
-    run.pages = _int(counts.get("documents"))
-    changes = _dict(_dict(data.get("changes")).get("counts"))
-    run.changes = {k: v for k, v in changes.items() if isinstance(v, int)} or None
-    log = _dict(data.get("files")).get("log")
-    run.log = log if isinstance(log, str) else run.log
+    # Older archivers wrote fewer fields: one not recorded keeps what the id and files say.
+    run.outcome = str(summary.finish_reason) if summary.finish_reason else "unknown"
+    run.started = summary.started_at or run.started
+    elapsed = summary.elapsed_seconds
+    run.elapsed_seconds = float(elapsed) if elapsed is not None else None
+    run.resumes = summary.resumes
+    counts = summary.counts
+    run.captures = counts.captures_in_run if counts.captures_in_run is not None else counts.captures
+    run.pages = counts.documents
+    run.changes = dict(summary.changes.counts if summary.changes else {}) or None
+    run.log = summary.files.log if summary.files.log is not None else run.log
     return run
 
 
 def _without_summary(collection: Collection, run_id: str, outcome: str) -> RunInfo:
     """A running or killed run: its captures so far are its index's lines (at checkpoints)."""
     index = collection.index_for(run_id)
-    opened = index.with_name(index.name + OPEN_SUFFIX)
+    opened = collection.open_index_for(run_id)
     captures = count_lines(opened) if opened.exists() else None
     if captures is None and index.exists():
         captures = count_lines(index)
     return RunInfo(
         run_id,
         outcome,
-        started=_id_time(run_id),
+        started=run_id_time(run_id),
         captures=captures,
         log=_relative(collection, collection.log_for(run_id)),
     )
@@ -186,10 +180,10 @@ def _without_summary(collection: Collection, run_id: str, outcome: str) -> RunIn
 
 def _count_files(collection: Collection, status: CollectionStatus) -> None:
     files = status.files
-    files["warcs"] = _files(collection.warcs.glob("*.warc.gz"))
-    files["open_warcs"] = _files(collection.warcs.glob(f"*.warc.gz{OPEN_SUFFIX}"))
-    files["indexes"] = _files(collection.indexes.glob("*.cdxj"), lines=True)
-    files["open_indexes"] = _files(collection.indexes.glob(f"*.cdxj{OPEN_SUFFIX}"), lines=True)
+    files["warcs"] = _files(collection.warc_files())
+    files["open_warcs"] = _files(collection.open_warc_files())
+    files["indexes"] = _files(collection.index_files(), lines=True)
+    files["open_indexes"] = _files(collection.open_index_files(), lines=True)
     files["manifest"] = _files([collection.manifest], lines=True)
     dedup = collection.root / SqliteDedupIndex.FILENAME
     files["dedup"] = _files([dedup, dedup.with_name(dedup.name + "-wal")])
@@ -197,7 +191,7 @@ def _count_files(collection: Collection, status: CollectionStatus) -> None:
     status.total_bytes = _files(p for p in collection.root.rglob("*") if p.is_file()).bytes
 
 
-def _files(paths: Any, *, lines: bool = False) -> Files:
+def _files(paths: Iterable[Path], *, lines: bool = False) -> Files:
     found = Files(lines=0 if lines else None)
     for path in paths:
         try:
@@ -212,55 +206,17 @@ def _files(paths: Any, *, lines: bool = False) -> Files:
     return found
 
 
-@contextmanager
-def _read_only(path: Path) -> Iterator[sqlite3.Connection]:
-    """A connection that leaves no files behind.
-
-    A read-only connection to a WAL database still creates its -wal and -shm files, and only a
-    writer removes them. When there is no -wal file, no one has the database open and no
-    commits wait in a log, so it is read as immutable. With one, a writer has it open (or died
-    with it open) and the side files are there already.
-    """
-    wal = path.with_name(path.name + "-wal")
-    mode = "mode=ro" if wal.exists() else "immutable=1"
-    db = sqlite3.connect(f"{path.resolve().as_uri()}?{mode}", uri=True)
+def _dedup_counts(root: Path) -> DedupCounts | None:
     try:
-        yield db
-    finally:
-        db.close()
-
-
-def _read_frontier(path: Path) -> tuple[str, dict[str, Any]] | None:
-    """The run a frontier was left for and its fingerprint (seeds, scope...); None if none."""
-    if not path.exists():
-        return None
-    try:
-        with _read_only(path) as db:
-            meta = dict(db.execute("SELECT name, value FROM meta").fetchall())
-    except sqlite3.Error:
-        return None  # a frontier whose first commit never happened holds nothing to resume
-    run_id = meta.get("run_id")
-    if not isinstance(run_id, str):
-        return None
-    try:
-        fingerprint = json.loads(meta.get("fingerprint") or "{}")
-    except ValueError:
-        fingerprint = {}
-    return run_id, fingerprint if isinstance(fingerprint, dict) else {}
-
-
-def _dedup_counts(path: Path) -> dict[str, int] | None:
-    if not path.exists():
-        return None
-    try:
-        with _read_only(path) as db:
-            urls, pages = db.execute(
-                "SELECT count(*), coalesce(sum(document), 0) FROM captures"
-            ).fetchone()
-            (payloads,) = db.execute("SELECT count(*) FROM payloads").fetchone()
+        index = SqliteDedupIndex.read_only(root)
+        if index is None:
+            return None
+        try:
+            return index.counts()
+        finally:
+            index.close()
     except sqlite3.Error:
         return None  # another index class's file, or one being created right now
-    return {"urls": urls, "pages": pages, "payloads": payloads}
 
 
 def resume_command(root: Path, fingerprint: dict[str, Any]) -> str:
@@ -277,35 +233,6 @@ def resume_command(root: Path, fingerprint: dict[str, Any]) -> str:
 
 def _relative(collection: Collection, path: Path) -> str:
     return str(path.relative_to(collection.root))
-
-
-def _id_time(run_id: str) -> datetime | None:
-    try:
-        return datetime.strptime(run_id[:14], _ID_TIME).replace(tzinfo=UTC)
-    except ValueError:
-        return None
-
-
-def _time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        when = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _int(value: Any) -> int | None:
-    return value if type(value) is int else None
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 def _strings(value: Any) -> list[str]:
@@ -355,8 +282,8 @@ def render_text(status: CollectionStatus, max_runs: int = DEFAULT_RUNS) -> str:
     if status.known is not None:
         known = status.known
         totals += (
-            f" of {_n(known['urls'], 'URL')} ({known['pages']} of them pages), "
-            f"{_n(known['payloads'], 'distinct payload')}"
+            f" of {_n(known.urls, 'URL')} ({known.pages} of them pages), "
+            f"{_n(known.payloads, 'distinct payload')}"
         )
     lines.append(totals)
     if runs:
@@ -473,6 +400,6 @@ def status_json(status: CollectionStatus) -> dict[str, Any]:
         "files": {name: asdict(found) for name, found in status.files.items()},
         "total_bytes": status.total_bytes,
         "captures": status.captures,
-        "known": status.known,
+        "known": asdict(status.known) if status.known is not None else None,
         "last_run": status.runs[-1].run_id if status.runs else None,
     }

@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import archiver
-from archiver.collection.layout import Collection
-from archiver.collection.warc import OPEN_SUFFIX
+from archiver.collection.layout import OPEN_SUFFIX, Collection, timestamp_time
+from archiver.collection.manifest import ManifestError, ManifestLine
+from archiver.collection.runs import latest_summary
 from archiver.model.errors import CollectionError
 
 WACZ_VERSION = "1.1.1"
@@ -32,7 +33,7 @@ PAGE_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 
 def merged_index(collection: Collection) -> Iterator[str]:
     """All runs' CDXJ lines in one sorted stream (each file is sorted already)."""
-    files = [open(p, encoding="utf-8") for p in sorted(collection.indexes.glob("*.cdxj"))]  # noqa: SIM115
+    files = [open(p, encoding="utf-8") for p in collection.index_files()]  # noqa: SIM115
     try:
         yield from heapq.merge(*files)
     finally:
@@ -42,26 +43,31 @@ def merged_index(collection: Collection) -> Iterator[str]:
 
 def pages(collection: Collection) -> Iterator[dict[str, Any]]:
     """One entry per HTML page URL, from its latest successful capture in the manifest."""
-    latest: dict[str, dict[str, Any]] = {}
-    with open(collection.manifest, encoding="utf-8") as manifest:
-        for line in manifest:
-            entry = json.loads(line)
-            if entry["mime"] in PAGE_TYPES and 200 <= entry["status"] < 300:
-                latest[entry["url"]] = entry
+    latest: dict[str, ManifestLine] = {}
+    with open(collection.manifest, "rb") as manifest:
+        for number, line in enumerate(manifest, 1):
+            try:
+                entry = ManifestLine.parse(line)
+            except ManifestError as exc:
+                raise CollectionError(
+                    f"{collection.manifest} line {number} is corrupt ({exc}); "
+                    "`archiver verify` reports every damaged line"
+                ) from exc
+            if entry.mime in PAGE_TYPES and 200 <= entry.status < 300:
+                latest[entry.url] = entry
     for url, entry in latest.items():
-        stamp = datetime.strptime(entry["timestamp"], "%Y%m%d%H%M%S").replace(tzinfo=UTC)
         page = {"id": uuid.uuid5(uuid.NAMESPACE_URL, url).hex, "url": url}
-        page["ts"] = stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
-        if entry["title"]:
-            page["title"] = entry["title"]
-        if entry["text"]:
-            page["text"] = entry["text"]
+        page["ts"] = timestamp_time(entry.timestamp).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if entry.title:
+            page["title"] = entry.title
+        if entry.text:
+            page["text"] = entry.text
         yield page
 
 
 def build_wacz(root: Path, output: Path) -> Path:
     collection = Collection(root)
-    warcs = sorted(collection.warcs.glob("*.warc.gz"))
+    warcs = collection.warc_files()
     if not warcs or not collection.manifest.exists():
         raise CollectionError(f"{root} holds no WARC files or no manifest: is it a collection?")
     if any(collection.warcs.glob("*" + OPEN_SUFFIX)):
@@ -100,11 +106,9 @@ def _datapackage(collection: Collection, resources: list[dict[str, Any]]) -> byt
         "software": f"archiver {archiver.__version__}",
         "resources": resources,
     }
-    summaries = sorted(collection.runs.glob("*.json"))
-    if summaries:
-        seeds = json.loads(summaries[-1].read_text(encoding="utf-8"))["settings"]["seeds"]
-        if seeds:
-            package["mainPageURL"] = seeds[0]
+    summary = latest_summary(collection)
+    if summary is not None and summary.settings.seeds:
+        package["mainPageURL"] = summary.settings.seeds[0]
     return json.dumps(package, indent=2).encode()
 
 

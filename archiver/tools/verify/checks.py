@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
-from dataclasses import dataclass
 from pathlib import Path
 
-from archiver.collection.cdxj import url_key
-from archiver.collection.layout import Collection
-from archiver.collection.manifest import FIELDS
-from archiver.collection.warc import OPEN_SUFFIX, PROFILE_IDENTICAL, PROFILE_NOT_MODIFIED
+from archiver.collection.cdxj import CdxjError, CdxjLine, url_key
+from archiver.collection.layout import OPEN_SUFFIX, Collection
+from archiver.collection.manifest import ManifestError, ManifestJsonError, ManifestLine
+from archiver.collection.warc import PROFILE_IDENTICAL, PROFILE_NOT_MODIFIED
 from archiver.tools.verify.records import _CAPTURES, _name, _Rec, _Seen
 from archiver.tools.verify.report import INDEX, MANIFEST, OPEN_FILE, PAIRING, REVISIT, Problem
 
@@ -114,48 +112,35 @@ def check_manifest(collection: Collection, seen: _Seen) -> tuple[int, list[Probl
 
 def _manifest_line_problem(raw: bytes, seen: _Seen) -> str | None:
     try:
-        entry = json.loads(raw)
-    except ValueError as exc:
+        entry = ManifestLine.parse(raw)
+    except ManifestJsonError as exc:
         return f"corrupt line: not JSON ({exc})"
-    if not isinstance(entry, dict):
-        return "corrupt line: not a JSON object"
-    missing = [name for name in FIELDS if name not in entry]
-    if missing:
-        return f"corrupt line: lacks {', '.join(missing)}"
-    name, offset, length = entry["warc_filename"], entry["warc_offset"], entry["warc_length"]
-    if not isinstance(offset, int) or not isinstance(length, int) or not isinstance(name, str):
-        return "corrupt line: warc_filename, warc_offset or warc_length has the wrong type"
+    except ManifestError as exc:
+        return f"corrupt line: {exc}"
+    name, offset = entry.warc_filename, entry.warc_offset
     rec_id = seen.at.get((name, offset))
     if rec_id is None:
-        known = seen.by_id.get(entry["record_id"])
-        hint = f"; record {entry['record_id']} is at {known.where()}" if known else ""
+        known = seen.by_id.get(entry.record_id)
+        hint = f"; record {entry.record_id} is at {known.where()}" if known else ""
         return seen.missing(name, offset) + hint
     rec = seen.by_id[rec_id]
-    if rec_id != entry["record_id"]:
-        return f"{name} offset {offset} holds {rec_id}, not {entry['record_id']}"
-    if rec.length != length:
-        return f"warc_length {length}, but the member at {rec.where()} is {rec.length} bytes"
-    if rec.uri != entry["url"]:
-        return f"url {entry['url']}, but the record's WARC-Target-URI is {rec.uri}"
+    if rec_id != entry.record_id:
+        return f"{name} offset {offset} holds {rec_id}, not {entry.record_id}"
+    if rec.length != entry.warc_length:
+        return (
+            f"warc_length {entry.warc_length}, but the member at {rec.where()} "
+            f"is {rec.length} bytes"
+        )
+    if rec.uri != entry.url:
+        return f"url {entry.url}, but the record's WARC-Target-URI is {rec.uri}"
     return None
-
-
-@dataclass
-class _IndexEntry:
-    key: str
-    ts: str
-    url: str
-    filename: str
-    offset: int
-    length: int
-    digest: str | None
 
 
 def check_indexes(collection: Collection, seen: _Seen) -> tuple[int, int, list[Problem]]:
     """Every index line against its record, then every capture against the index lines."""
     problems: list[Problem] = []
     indexed: set[tuple[str, int]] = set()
-    paths = sorted(collection.indexes.glob("*.cdxj")) if collection.indexes.is_dir() else []
+    paths = collection.index_files()
     count = 0
     for path in paths:
         count += _check_index_file(path, _rel(collection, path), seen, indexed, problems)
@@ -181,9 +166,10 @@ def _check_index_file(
         for number, line in enumerate(lines, 1):
             count += 1
             line = line.rstrip("\n")
-            entry = _parse_index_line(line)
-            if isinstance(entry, str):
-                problems.append(Problem(INDEX, rel, None, entry, number))
+            try:
+                entry = CdxjLine.parse(line)
+            except CdxjError as exc:
+                problems.append(Problem(INDEX, rel, None, f"{_CORRUPT_INDEX_LINE} ({exc})", number))
                 continue
             if line < previous:
                 # pywb finds lines by binary search: an unsorted file hides captures.
@@ -195,9 +181,10 @@ def _check_index_file(
     return count
 
 
-def _index_entry_problem(
-    entry: _IndexEntry, seen: _Seen, indexed: set[tuple[str, int]]
-) -> str | None:
+_CORRUPT_INDEX_LINE = "corrupt line: not 'KEY TIMESTAMP {json}' with url, filename, offset, length"
+
+
+def _index_entry_problem(entry: CdxjLine, seen: _Seen, indexed: set[tuple[str, int]]) -> str | None:
     rec_id = seen.at.get((entry.filename, entry.offset))
     rec = seen.by_id.get(rec_id) if rec_id else None
     if rec is None:
@@ -210,33 +197,13 @@ def _index_entry_problem(
         for label, ours, theirs in (
             ("length", entry.length, rec.length),
             ("url", entry.url, rec.uri),
-            ("timestamp", entry.ts, rec.ts),
+            ("timestamp", entry.timestamp, rec.ts),
             ("key", entry.key, url_key(rec.uri)),
             ("digest", entry.digest or rec.digest, rec.digest),
         )
         if ours != theirs
     ]
     return f"{rec.where()}: " + "; ".join(mismatches) if mismatches else None
-
-
-def _parse_index_line(line: str) -> _IndexEntry | str:
-    key, _, rest = line.partition(" ")
-    ts, _, blob = rest.partition(" ")
-    try:
-        fields = json.loads(blob)
-        return _IndexEntry(
-            key=key,
-            ts=ts,
-            url=str(fields["url"]),
-            filename=str(fields["filename"]),
-            offset=int(fields["offset"]),
-            length=int(fields["length"]),
-            digest=fields.get("digest"),
-        )
-    except (ValueError, KeyError, TypeError) as exc:
-        return (
-            f"corrupt line: not 'KEY TIMESTAMP {{json}}' with url, filename, offset, length ({exc})"
-        )
 
 
 def _rel(collection: Collection, path: Path) -> str:
