@@ -39,11 +39,14 @@ BROWSER_DIR = Path(__file__).parent / "browser"
 RWP_DIR = BROWSER_DIR / "node_modules" / "replaywebpage"
 SEED_PATH = "/archive/etext/"
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason=f"{CHROMIUM} is not installed and tests/browser/setup.sh could not install it "
-    "(it needs root and apt-get: apt-get install chromium fonts-dejavu-core)",
-)
+pytestmark = [
+    pytest.mark.e2e,  # a crawl of the sample site, replayed in Chromium
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason=f"{CHROMIUM} is not installed and tests/browser/setup.sh could not install it "
+        "(it needs root and apt-get: apt-get install chromium fonts-dejavu-core)",
+    ),
+]
 
 # Every <img> of the document: how it ended up. naturalWidth is 0 for an image that did not
 # load or did not decode.

@@ -8,8 +8,13 @@ import re
 from collections import Counter
 from urllib.parse import urlsplit
 
+import pytest
+
 from tests.conftest import CrawlResult
 from tests.warcread import sha1_b32
+
+# Every test here reads the shared crawl of the sample site: end to end.
+pytestmark = pytest.mark.e2e
 
 
 def _target(record) -> str:

@@ -22,6 +22,9 @@ from tests.harness.pywb import PywbReplay
 from tests.harness.validators import assert_warcs_valid
 from tests.tlscert import make_self_signed
 
+# Every test here crawls the sample site: end to end.
+pytestmark = pytest.mark.e2e
+
 REPO = Path(__file__).resolve().parent.parent
 
 

@@ -19,6 +19,9 @@ from samplesite.server import SampleSiteServer
 from tests.conftest import SAMPLE_HOST, run_archiver
 from tests.warcread import captures_by_url
 
+# Every test here crawls the sample site and breaks the run: end to end.
+pytestmark = pytest.mark.e2e
+
 PREFIX = "/archive/etext/"
 
 

@@ -325,6 +325,7 @@ def test_subprocess_timeout_is_a_failure(monkeypatch: pytest.MonkeyPatch) -> Non
 # -- pywb -----------------------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 def test_pywb_replays_the_archived_bytes(tmp_path: Path, good_warc: BuiltWarc) -> None:
     with PywbReplay(tmp_path / "pywb", [good_warc.path]) as replay:
         port = replay.port

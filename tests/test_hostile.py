@@ -14,6 +14,9 @@ from archiver.tools.verify import verify_collection
 from samplesite.server import SampleSiteServer
 from tests.conftest import SAMPLE_HOST, CrawlResult, crawl_site, run_archiver
 
+# Every test here crawls the hostile server: end to end.
+pytestmark = pytest.mark.e2e
+
 HOSTILE = "/hostile/"
 LIMITS = (
     "--timeout", "4", "--max-response-size", "3M", "--max-url-length", "300",

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from archiver.collection.manifest import FIELDS
 from tests.conftest import CrawlResult
 from tests.warcread import record_at
+
+# Every test here reads the shared crawl of the sample site: end to end.
+pytestmark = pytest.mark.e2e
 
 
 def test_every_document_capture_has_one_complete_line(sample_crawl: CrawlResult):

@@ -1,23 +1,29 @@
-"""archiver wacz and archiver replay, proven with wacz validate, pywb and cdxj-indexer."""
+"""archiver wacz and archiver replay, proven with wacz validate, pywb and cdxj-indexer; and
+the wheel pip builds, which holds the package and nothing of the tests'."""
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import socket
 import subprocess
 import sys
 import time
 import zipfile
+from email.parser import Parser
 from pathlib import Path
 
 import pytest
 
+import archiver
 from samplesite.server import SampleSiteServer
 from tests.conftest import CrawlResult, crawl_site, run_archiver
 from tests.harness.pywb import PywbReplay
 from tests.test_runs import copy_site, edit_site
 
 BIN = Path(sys.executable).parent
+REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +40,7 @@ def two_run_collection(tmp_path_factory: pytest.TempPathFactory) -> CrawlResult:
     return second
 
 
+@pytest.mark.e2e
 def test_our_cdxj_equals_cdxj_indexers_with_revisits(two_run_collection: CrawlResult):
     ours = sorted(
         line
@@ -48,6 +55,7 @@ def test_our_cdxj_equals_cdxj_indexers_with_revisits(two_run_collection: CrawlRe
     assert ours == sorted(theirs)
 
 
+@pytest.mark.e2e
 def test_wacz_validates_and_replays_in_pywb(two_run_collection: CrawlResult, tmp_path: Path):
     wacz = tmp_path / "site.wacz"
     proc = run_archiver("wacz", str(two_run_collection.output), "-o", str(wacz))
@@ -81,6 +89,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.e2e
 def test_replay_serves_the_collection_in_place(two_run_collection: CrawlResult):
     output = two_run_collection.output
     before = sorted(p.name for p in (output / "warcs").iterdir())
@@ -122,3 +131,63 @@ def _get_when_up(port: int, path: str, timeout: float = 30) -> bytes:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
+
+
+# -- the wheel ----------------------------------------------------------------------------
+
+# What a build leaves beside the sources, and what is not part of them.
+NOT_SOURCES = shutil.ignore_patterns(
+    ".git", ".venv", "node_modules", "output", "build", "*.egg-info", "__pycache__",
+    ".pytest_cache", ".ruff_cache", "artifacts",
+)  # fmt: skip
+DIST_INFO = f"archiver-{archiver.__version__}.dist-info"
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel pip builds from a copy of the working tree: a build writes build/ beside
+    the sources, and files a stale build/ still held would go into the wheel."""
+    tmp = tmp_path_factory.mktemp("wheel")
+    shutil.copytree(REPO, tmp / "source", ignore=NOT_SOURCES)
+    env = dict(os.environ)
+    if os.environ.get("ARCHIVER_TEST_NETNS"):
+        # Only loopback answers here: fetch the build backend from the local indexes pip is
+        # configured with, without retrying the ones that cannot answer.
+        env["PIP_RETRIES"] = "0"
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",
+         "-w", str(tmp / "dist"), str(tmp / "source")],
+        capture_output=True, text=True, timeout=600, env=env,
+    )  # fmt: skip
+    assert build.returncode == 0, build.stderr
+    (built,) = (tmp / "dist").glob("*.whl")
+    return built
+
+
+@pytest.mark.e2e
+def test_the_wheel_holds_the_package_and_its_template_and_no_test_code(wheel: Path):
+    with zipfile.ZipFile(wheel) as z:
+        names = set(z.namelist())
+        top_level = z.read(f"{DIST_INFO}/top_level.txt").decode()
+    assert {name.split("/")[0] for name in names} == {"archiver", DIST_INFO}
+    assert top_level.split() == ["archiver"]
+    modules = {
+        path.relative_to(REPO).as_posix()
+        for path in (REPO / "archiver").rglob("*.py")
+        if "__pycache__" not in path.parts
+    }
+    assert modules <= names, sorted(modules - names)
+    assert "archiver/tools/templates/report.html" in names
+    test_code = ("samplesite", "spiders", "tests", "bench")
+    assert not [n for n in names if any(part in test_code for part in n.split("/"))]
+
+
+@pytest.mark.e2e
+def test_the_wheel_names_its_license_as_an_spdx_expression(wheel: Path):
+    with zipfile.ZipFile(wheel) as z:
+        metadata = Parser().parsestr(z.read(f"{DIST_INFO}/METADATA").decode("utf-8"))
+        entry_points = z.read(f"{DIST_INFO}/entry_points.txt").decode()
+    assert metadata["License-Expression"] == "MIT"
+    assert metadata["License"] is None, "no free-text license beside the expression"
+    assert not [c for c in metadata.get_all("Classifier") or [] if c.startswith("License ::")]
+    assert "archiver = archiver.cli.main:main" in entry_points

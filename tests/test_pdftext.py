@@ -289,6 +289,7 @@ def test_pypdf_warnings_about_a_broken_file_stay_out_of_the_log(caplog: pytest.L
 # -- end to end ----------------------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 def test_a_crawl_gives_the_pdf_a_manifest_line_with_its_text(sample_crawl: CrawlResult):
     url = sample_crawl.base_url + "/archive/etext/docs/program.pdf"
     (line,) = [line for line in sample_crawl.manifest if line["url"] == url]
@@ -302,6 +303,7 @@ def test_a_crawl_gives_the_pdf_a_manifest_line_with_its_text(sample_crawl: Crawl
     assert sample_crawl.summary()["counts"]["pdf_text"] == {"ok": 1}
 
 
+@pytest.mark.e2e
 def test_a_collection_with_pdf_lines_verifies(sample_crawl: CrawlResult):
     proc = run_archiver("verify", str(sample_crawl.output), "--json")
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -41,6 +41,7 @@ def _summary(output: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+@pytest.mark.e2e
 def test_without_a_terminal_a_plain_line_comes_every_interval(tmp_path: Path):
     with SampleSiteServer() as server:
         result = crawl_site(server, tmp_path / "c", "/", *SLOW, "--progress-interval", "1")
@@ -60,6 +61,7 @@ def test_without_a_terminal_a_plain_line_comes_every_interval(tmp_path: Path):
     assert log.count("[archiver.crawl.progress] INFO: progress: ") == len(lines)
 
 
+@pytest.mark.e2e
 def test_the_run_summary_keeps_the_timeline_and_the_notable_urls(tmp_path: Path):
     with SampleSiteServer() as server:
         result = crawl_site(server, tmp_path / "c", "/", *SLOW, "--progress", "off")
@@ -90,6 +92,7 @@ def test_the_run_summary_keeps_the_timeline_and_the_notable_urls(tmp_path: Path)
     assert 0 < slowest[-1]["seconds"] <= slowest[0]["seconds"] < 0.05 * 84
 
 
+@pytest.mark.e2e
 def test_on_a_terminal_the_live_display_is_redrawn_at_least_every_second(tmp_path: Path):
     with SampleSiteServer() as server:
         output, elapsed = _crawl_on_a_terminal(server, tmp_path / "c")

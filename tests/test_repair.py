@@ -164,6 +164,7 @@ CASES: dict[str, tuple[Callable[[list[Record]], int], Callable[[list[Record]], i
 }
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("which", ["one", "two"])
 @pytest.mark.parametrize("case", list(CASES))
 def test_a_killed_run_is_repaired_to_what_was_complete(
@@ -251,6 +252,7 @@ def assert_repair_is_idempotent(root: Path) -> None:
 # -- index lines the run never wrote -------------------------------------------------------
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("which", ["one", "two"])
 @pytest.mark.parametrize("lost", [1, 3])
 def test_a_capture_whose_index_line_was_lost_is_indexed_again(
@@ -266,6 +268,7 @@ def test_a_capture_whose_index_line_was_lost_is_indexed_again(
     assert_repair_is_idempotent(state.root)
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("which", ["one", "two"])
 def test_index_lines_made_from_records_are_the_lines_the_crawl_wrote(
     crawled: dict[str, Path], tmp_path: Path, which: str
@@ -291,6 +294,7 @@ def test_index_lines_made_from_records_are_the_lines_the_crawl_wrote(
 # -- a real kill -9 ------------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 def test_a_crawl_killed_with_sigkill_is_repaired(tmp_path: Path):
     """Not a simulation: the crawler is killed while writing its second WARC file."""
     output = tmp_path / "coll"
@@ -326,6 +330,7 @@ def test_a_crawl_killed_with_sigkill_is_repaired(tmp_path: Path):
 # -- the cut counts, one by one ------------------------------------------------------------
 
 
+@pytest.mark.e2e
 def test_records_cut_counts_whole_records_and_the_incomplete_one(
     crawled: dict[str, Path], tmp_path: Path
 ):
@@ -335,6 +340,7 @@ def test_records_cut_counts_whole_records_and_the_incomplete_one(
     assert repaired.bytes_cut == mid(state.records[-1]) - state.records[-2].offset
 
 
+@pytest.mark.e2e
 def test_zeros_a_power_loss_left_after_the_last_record_are_cut(
     crawled: dict[str, Path], tmp_path: Path
 ):
@@ -349,6 +355,7 @@ def test_zeros_a_power_loss_left_after_the_last_record_are_cut(
     assert_repair_is_idempotent(state.root)
 
 
+@pytest.mark.e2e
 def test_the_summary_is_one_line_that_says_what_was_done(crawled: dict[str, Path], tmp_path: Path):
     state = crash(crawled["two"], tmp_path / "coll", lambda rs: mid(rs[-1]))
     summary = repair_collection(state.root).summary()
@@ -360,6 +367,7 @@ def test_the_summary_is_one_line_that_says_what_was_done(crawled: dict[str, Path
 # -- nothing to do -------------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("which", ["one", "two"])
 def test_a_clean_collection_is_left_as_it_is(crawled: dict[str, Path], tmp_path: Path, which: str):
     root = Path(shutil.copytree(crawled[which], tmp_path / "coll"))
@@ -380,6 +388,7 @@ def test_an_empty_or_new_folder_is_nothing_to_do(tmp_path: Path):
 # -- other states a crash leaves -----------------------------------------------------------
 
 
+@pytest.mark.e2e
 def test_a_cut_manifest_line_alone_is_dropped(crawled: dict[str, Path], tmp_path: Path):
     """Power loss after a run finished: its files were fsynced, the manifest was not."""
     root = Path(shutil.copytree(crawled["one"], tmp_path / "coll"))
@@ -392,6 +401,7 @@ def test_a_cut_manifest_line_alone_is_dropped(crawled: dict[str, Path], tmp_path
     assert_repair_is_idempotent(root)
 
 
+@pytest.mark.e2e
 def test_a_whole_last_manifest_line_only_gets_its_newline(crawled: dict[str, Path], tmp_path: Path):
     root = Path(shutil.copytree(crawled["one"], tmp_path / "coll"))
     manifest = root / "manifest.jsonl"
@@ -402,6 +412,7 @@ def test_a_whole_last_manifest_line_only_gets_its_newline(crawled: dict[str, Pat
     assert manifest.read_bytes() == original
 
 
+@pytest.mark.e2e
 def test_a_run_killed_while_sorting_its_index_leaves_one_sorted_index(
     crawled: dict[str, Path], tmp_path: Path
 ):
@@ -421,6 +432,7 @@ def test_a_run_killed_while_sorting_its_index_leaves_one_sorted_index(
     assert_repair_is_idempotent(root)
 
 
+@pytest.mark.e2e
 def test_a_repair_that_died_midway_is_finished_by_the_next(
     crawled: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
@@ -458,6 +470,7 @@ def payload_rows(root: Path, columns: str = "*") -> list[tuple]:
         return db.execute(f"SELECT {columns} FROM payloads ORDER BY digest").fetchall()
 
 
+@pytest.mark.e2e
 def test_an_open_file_beside_its_finished_name_is_left_for_a_person(
     crawled: dict[str, Path], tmp_path: Path
 ):
@@ -479,6 +492,7 @@ def set_mark(root: Path, name: str, end_offset: int) -> None:
         assert db.total_changes == 1, "the crawl left a mark for every file"
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("which", ["one", "two"])
 def test_records_past_the_commit_mark_are_cut_with_their_lines(
     crawled: dict[str, Path], tmp_path: Path, which: str
@@ -502,6 +516,7 @@ def test_records_past_the_commit_mark_are_cut_with_their_lines(
     assert_repair_is_idempotent(state.root)
 
 
+@pytest.mark.e2e
 def test_an_open_file_with_nothing_committed_is_removed(crawled: dict[str, Path], tmp_path: Path):
     state = crash(crawled["one"], tmp_path / "coll", lambda rs: end(rs[-1]))
     set_mark(state.root, state.name, end(state.records[0]))  # its warcinfo only

@@ -387,6 +387,7 @@ def _index_hosts(path: Path) -> Counter[str]:
     return hosts
 
 
+@pytest.mark.e2e
 def test_every_run_writes_a_report_the_crawl_command_names(two_runs):
     summaries = _summaries(two_runs[1].output)
     pages = []
@@ -398,6 +399,7 @@ def test_every_run_writes_a_report_the_crawl_command_names(two_runs):
     assert f"Compared with run {summaries[0]['run_id']}" in pages[1].text
 
 
+@pytest.mark.e2e
 def test_archiver_report_rebuilds_a_runs_page_from_its_summary(two_runs, capsys):
     output = two_runs[1].output
     first, last = (summary["run_id"] for summary in _summaries(output))
@@ -413,6 +415,7 @@ def test_archiver_report_rebuilds_a_runs_page_from_its_summary(two_runs, capsys)
     assert "has no run '19990101000000'" in capsys.readouterr().err
 
 
+@pytest.mark.e2e
 def test_archiver_report_says_so_when_a_summary_cannot_be_read(two_runs, tmp_path, capsys):
     output = tmp_path / "coll"
     shutil.copytree(two_runs[1].output, output)  # the module's collection stays as it is
@@ -427,6 +430,7 @@ def _without_made(html: str) -> str:
     return re.sub(r"report made [^<]*", "", html)
 
 
+@pytest.mark.e2e
 @needs_chromium
 def test_the_report_renders_in_chromium_with_its_data_and_no_network(two_runs, tmp_path: Path):
     _, second = two_runs
@@ -493,6 +497,7 @@ def test_the_report_renders_in_chromium_with_its_data_and_no_network(two_runs, t
         assert jump["listed"] == len(summary["changes"]["pages"].get(kind, [])), kind
 
 
+@pytest.mark.e2e
 @needs_chromium
 def test_hostile_strings_show_as_text_in_chromium(tmp_path: Path):
     collection = collection_with_index(tmp_path / "coll")

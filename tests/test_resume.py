@@ -27,6 +27,9 @@ from tests import bigsite
 from tests.conftest import run_archiver
 from tests.warcread import captures_by_url
 
+# Every test here crawls a generated site (or checks the site it crawls): end to end.
+pytestmark = pytest.mark.e2e
+
 HOST = "big.archiver.test"
 ROOT = Path(__file__).resolve().parent.parent
 

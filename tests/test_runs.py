@@ -21,6 +21,9 @@ from tests.harness.pywb import PywbReplay
 from tests.harness.validators import assert_warcs_valid
 from tests.warcread import Record
 
+# Every test here crawls the sample site twice or more: end to end.
+pytestmark = pytest.mark.e2e
+
 EDITED = ("theory/mt1.html", "faq/joining.html", "news/index.html")
 ADDED = "news/2009.html"
 REPRINT = "books/review-lenin-reprint.html"  # the same bytes as books/review-lenin.html

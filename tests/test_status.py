@@ -131,6 +131,7 @@ def _snapshot(root: Path) -> dict[str, tuple[int, int]]:
 # --- figures against the files ------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 def test_one_run_figures_match_its_summary_and_files(sample_crawl: CrawlResult, capsys):
     root = sample_crawl.output
     (summary,) = _summaries(root)
@@ -165,6 +166,7 @@ def test_one_run_figures_match_its_summary_and_files(sample_crawl: CrawlResult, 
     assert data["total_bytes"] == sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
 
 
+@pytest.mark.e2e
 def test_two_runs_text_report(twice: CrawlResult, capsys):
     root = twice.output
     text = _status(capsys, root)
@@ -219,6 +221,7 @@ def test_two_runs_text_report(twice: CrawlResult, capsys):
     assert f"  log       {root / 'logs' / (run_id + '.log')}" in text.splitlines()
 
 
+@pytest.mark.e2e
 def test_through_a_pipe_the_report_is_plain_text_and_the_same(twice: CrawlResult, capsys):
     proc = run_archiver("status", str(twice.output))
     assert proc.returncode == 0 and proc.stderr == ""
@@ -226,6 +229,7 @@ def test_through_a_pipe_the_report_is_plain_text_and_the_same(twice: CrawlResult
     assert proc.stdout == _status(capsys, twice.output)
 
 
+@pytest.mark.e2e
 def test_status_writes_nothing_to_the_collection(twice: CrawlResult, capsys):
     before = _snapshot(twice.output)
     _status(capsys, twice.output)
@@ -237,6 +241,7 @@ def test_status_writes_nothing_to_the_collection(twice: CrawlResult, capsys):
 # --- unfinished runs ----------------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 def test_a_killed_run_is_resumable_and_the_printed_command_resumes_it(
     killed: Path, server: SampleSiteServer, tmp_path: Path, capsys
 ):
@@ -286,6 +291,7 @@ def test_a_killed_run_is_resumable_and_the_printed_command_resumes_it(
     )
 
 
+@pytest.mark.e2e
 def test_a_stopped_run_shows_its_reason_and_the_resume_command(
     server: SampleSiteServer, tmp_path: Path, capsys
 ):
@@ -317,6 +323,7 @@ def test_a_stopped_run_shows_its_reason_and_the_resume_command(
     )
 
 
+@pytest.mark.e2e
 def test_a_crawl_holding_the_lock_is_reported_running(twice: CrawlResult, tmp_path: Path, capsys):
     root = tmp_path / "coll"
     shutil.copytree(twice.output, root)
@@ -356,6 +363,7 @@ def test_a_crawl_holding_the_lock_is_reported_running(twice: CrawlResult, tmp_pa
 # --- damage and bad input -----------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     ("content", "problem"),
     [
@@ -414,6 +422,7 @@ def _fabricate_runs(root: Path, count: int) -> list[str]:
     return ids
 
 
+@pytest.mark.e2e
 def test_many_runs_fit_one_screen(twice: CrawlResult, tmp_path: Path, capsys):
     root = tmp_path / "coll"
     shutil.copytree(twice.output, root)
@@ -430,6 +439,7 @@ def test_many_runs_fit_one_screen(twice: CrawlResult, tmp_path: Path, capsys):
     assert len(_status(capsys, root, "--runs", "12").splitlines()) == len(lines) + 7
 
 
+@pytest.mark.e2e
 def test_many_runs_and_an_unfinished_one_still_fit_one_screen(killed: Path, tmp_path: Path, capsys):
     # The longest report: a resume command, files left .open, and an "earlier runs" line.
     root = tmp_path / "coll"

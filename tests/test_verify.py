@@ -71,6 +71,7 @@ def gzip_member(data: bytes, level: int = 9) -> bytes:
 # -- a clean collection ----------------------------------------------------------------
 
 
+@pytest.mark.e2e
 def test_a_clean_two_run_collection_passes(clean: Path):
     report = verify_collection(clean)
     assert report.ok, render_text(report)
@@ -83,6 +84,7 @@ def test_a_clean_two_run_collection_passes(clean: Path):
     assert text.endswith(f"verified 2 files, {len(records)} records: OK\n")
 
 
+@pytest.mark.e2e
 def test_a_clean_collection_replays_in_pywb(clean: Path):
     report = verify_collection(clean, replay=True)
     assert report.ok, render_text(report)
@@ -97,6 +99,7 @@ def test_a_clean_collection_replays_in_pywb(clean: Path):
 # -- damage inside a WARC file ---------------------------------------------------------
 
 
+@pytest.mark.e2e
 def test_a_flipped_payload_byte_fails_both_digests(coll: Path):
     path = warcs(coll)[0]
     record = next(r for r in iter_records(path) if _plain_html(r))
@@ -138,6 +141,7 @@ def _flip_payload_byte_in_place(path: Path, record: Record) -> None:
     raise AssertionError("no one-byte change recompresses to the same size")
 
 
+@pytest.mark.e2e
 def test_a_truncated_file_is_caught_at_its_last_member(coll: Path):
     path = warcs(coll)[0]
     last = list(iter_records(path))[-1]
@@ -151,6 +155,7 @@ def test_a_truncated_file_is_caught_at_its_last_member(coll: Path):
     assert {p.check for p in report.problems} == {"gzip", "pairing"}
 
 
+@pytest.mark.e2e
 def test_a_corrupt_member_is_caught_and_the_rest_of_the_file_still_read(coll: Path):
     path = warcs(coll)[0]
     records = list(iter_records(path))
@@ -173,6 +178,7 @@ def test_a_corrupt_member_is_caught_and_the_rest_of_the_file_still_read(coll: Pa
     assert others <= {("index", True), ("manifest", True), ("pairing", False), ("revisit", False)}
 
 
+@pytest.mark.e2e
 def test_trailing_garbage_is_caught_where_it_starts(coll: Path):
     path = warcs(coll)[1]
     size = path.stat().st_size
@@ -181,6 +187,7 @@ def test_trailing_garbage_is_caught_where_it_starts(coll: Path):
     assert found(coll) == {("gzip", rel(path), size)}
 
 
+@pytest.mark.e2e
 def test_a_missing_request_record_is_caught(coll: Path):
     path = warcs(coll)[0]
     *_, response, request = iter_records(path)
@@ -249,6 +256,7 @@ def http_head(*headers: tuple[str, str]) -> StatusAndHeaders:
     return StatusAndHeaders("200 OK", [("Content-Type", "text/html"), *headers], "HTTP/1.1")
 
 
+@pytest.mark.e2e
 def test_an_orphan_revisit_is_caught(coll: Path):
     stored = next(r for r in iter_records(warcs(coll)[0]) if r.type == "response")
     path = write_exchange(
@@ -270,6 +278,7 @@ def test_an_orphan_revisit_is_caught(coll: Path):
     assert "orphan revisit" in report.problems[0].message
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     ("header", "body"),
     [
@@ -287,6 +296,7 @@ def test_headers_that_do_not_describe_the_body_are_caught(
     assert header[0] in report.problems[0].message
 
 
+@pytest.mark.e2e
 def test_the_same_headers_over_a_matching_body_pass(coll: Path):
     compressed = gzip_member(b"<html><body>gzip indeed</body></html>")
     chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(compressed), compressed)
@@ -299,6 +309,7 @@ def test_the_same_headers_over_a_matching_body_pass(coll: Path):
 # -- the files around the WARCs --------------------------------------------------------
 
 
+@pytest.mark.e2e
 def test_a_manifest_line_at_the_wrong_offset_is_caught_by_line_number(coll: Path):
     manifest = coll / "manifest.jsonl"
     lines = manifest.read_text(encoding="utf-8").splitlines(keepends=True)
@@ -316,12 +327,14 @@ def test_a_manifest_line_at_the_wrong_offset_is_caught_by_line_number(coll: Path
     assert "corrupt line" in problems[1].message
 
 
+@pytest.mark.e2e
 def test_a_leftover_open_file_is_caught(coll: Path):
     leftover = coll / "warcs" / "archiver-20260102030405-00001-vm.warc.gz.open"
     leftover.write_bytes(gzip_member(b"WARC/1.1\r\n"))
     assert found(coll) == {("open-file", "warcs/" + leftover.name, None)}
 
 
+@pytest.mark.e2e
 def test_an_index_missing_a_line_is_caught(coll: Path):
     index = sorted((coll / "indexes").glob("*.cdxj"))[0]
     lines = index.read_text(encoding="utf-8").splitlines(keepends=True)
@@ -331,6 +344,7 @@ def test_an_index_missing_a_line_is_caught(coll: Path):
     assert found(coll) == {problem}
 
 
+@pytest.mark.e2e
 def test_replay_catches_a_revisit_pywb_cannot_resolve(coll: Path):
     """An index digest pywb cannot match leaves the revisits of that payload unreplayable."""
     first, second = sorted((coll / "indexes").glob("*.cdxj"))
@@ -360,6 +374,7 @@ def run_verify(*args: str) -> int:
     return parsed.func(parsed)
 
 
+@pytest.mark.e2e
 def test_the_command_exits_0_when_sound_and_1_when_not(
     clean: Path, coll: Path, capsys: pytest.CaptureFixture[str]
 ):

@@ -1,0 +1,410 @@
+"""The archivist (archiver/archive/archivist.py) on its own: captures in; records, lines and
+rows out. No crawler and no HTTP: each test opens a real collection in tmp_path, hands the
+archivist Captures as the crawl process would, and reads what was written back with the
+independent reader in tests/warcread.py.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from contextlib import closing
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from archiver.archive.archivist import Archivist
+from archiver.archive.protocol import ArchiveConfig, Capture
+from archiver.collection.frontier import Frontier
+from archiver.collection.layout import Collection
+from archiver.collection.warc import PROFILE_IDENTICAL, PROFILE_NOT_MODIFIED, read_payload
+from archiver.model.changes import Change
+from archiver.model.defaults import DEDUP_INDEX
+from archiver.model.exchange import Exchange
+from archiver.model.links import LinkKind
+from archiver.tools.verify import render_text, verify_collection
+from archiver.web.heads import build_request_head, build_response_head, header_value
+from tests.warcread import Record, iter_records, sha1_b32
+
+SITE = "http://site.test"
+RUN_1 = "20261125000000"
+RUN_2 = "20261126000000"
+HTML = "text/html; charset=utf-8"
+GIF = b"GIF89a\x01\x00\x01\x00\x00\x00\x00;"
+
+# -- captures as the crawl process makes them ---------------------------------------------
+
+
+def page(title: str, *hrefs: str, text: str = "") -> bytes:
+    """An HTML page whose links are ``hrefs``; an href ending in .gif is an image."""
+    links = "".join(
+        f'<img src="{href}">' if href.endswith(".gif") else f'<a href="{href}">{href}</a>'
+        for href in hrefs
+    )
+    body = f"<p>{text or title}</p>{links}"
+    return f"<html><head><title>{title}</title></head><body>{body}</body></html>".encode()
+
+
+def exchange(
+    path: str,
+    body: bytes = b"",
+    *,
+    status: int = 200,
+    content_type: str | None = HTML,
+    headers: tuple[tuple[bytes, bytes], ...] = (),
+    truncated: str | None = None,
+) -> Exchange:
+    url = SITE + path
+    response_headers = [(b"Content-Type", content_type.encode())] if content_type else []
+    response_headers += [(b"Content-Length", str(len(body)).encode()), *headers]
+    request_headers = [(b"User-Agent", b"archiver-tests"), (b"Accept-Encoding", b"gzip")]
+    return Exchange(
+        url=url,
+        date=datetime.now(UTC),
+        request_head=build_request_head("GET", url, request_headers),
+        request_body=b"",
+        response_head=build_response_head("HTTP/1.1", status, response_headers),
+        response_body=body,
+        status=status,
+        ip_address="127.0.0.1",
+        content_type=content_type,
+        truncated=truncated,
+    )
+
+
+def capture(path: str, body: bytes = b"", **kwargs: Any) -> Capture:
+    """A capture the archive worker reads: its body, and its links wanted if it is a page."""
+    item = exchange(path, body, **kwargs)
+    links_base = item.url if item.mime == "text/html" else None
+    return Capture(item, body, item.content_type, links_base=links_base)
+
+
+def config(root: Path, run_id: str = RUN_1, **changes: Any) -> ArchiveConfig:
+    values: dict[str, Any] = {
+        "root": root,
+        "run_id": run_id,
+        "index_class": DEDUP_INDEX,
+        "warc_prefix": "test",
+        "warc_size": 10**9,
+        "warcinfo": {"software": "archiver tests", "archiver-run-id": run_id},
+        "dedup_max_age": 0.0,
+        "checkpoint_captures": 1000,
+        "checkpoint_seconds": 3600.0,
+    }
+    values.update(changes)
+    return ArchiveConfig(**values)
+
+
+def make_collection(root: Path) -> Path:
+    """The collection folder and frontier the crawl process makes before the worker opens."""
+    Collection(root).create()
+    frontier = root / "frontier.sqlite3"
+    Frontier(frontier).close()
+    return frontier
+
+
+def open_archivist(root: Path, run_id: str = RUN_1, **changes: Any) -> Archivist:
+    return Archivist.open(config(root, run_id, **changes), make_collection(root))
+
+
+# -- reading back what was written --------------------------------------------------------
+
+
+def records(root: Path, warc_type: str | None = None) -> list[Record]:
+    """Every record of every WARC file, finished or still open, in the order written."""
+    paths = sorted((root / "warcs").iterdir())
+    found = [record for path in paths for record in iter_records(path)]
+    return [r for r in found if warc_type is None or r.type == warc_type]
+
+
+def manifest(root: Path) -> list[dict[str, Any]]:
+    text = (root / "manifest.jsonl").read_text(encoding="utf-8")
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def index_lines(root: Path, run_id: str = RUN_1, *, open_: bool = False) -> list[str]:
+    path = root / "indexes" / (f"{run_id}.cdxj" + (".open" if open_ else ""))
+    return path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+
+
+def index_fields(line: str) -> dict[str, str]:
+    return json.loads(line.split(" ", 2)[2])
+
+
+def dedup_rows(root: Path, table: str) -> list[tuple[Any, ...]]:
+    """Rows committed to the dedup index's file, read by a connection of the test's own."""
+    with closing(sqlite3.connect(root / "dedup.sqlite3")) as db:
+        return db.execute(f"SELECT * FROM {table}").fetchall()
+
+
+def assert_verifies(root: Path) -> None:
+    report = verify_collection(root)
+    assert report.ok, render_text(report)
+
+
+# -- records ------------------------------------------------------------------------------
+
+
+def test_a_page_is_written_as_a_response_with_its_request_and_read_once(tmp_path: Path):
+    archivist = open_archivist(tmp_path)
+    body = page("Home", "/about.html", "/logo.gif", text="Three main points")
+    item = capture("/", body)
+    archivist.archive(item)
+    archivist.close()
+
+    warcinfo, response, request = records(tmp_path)
+    assert warcinfo.type == "warcinfo" and b"archiver-run-id: " + RUN_1.encode() in warcinfo.block
+    assert (response.type, request.type) == ("response", "request")
+    assert response.get("WARC-Target-URI") == request.get("WARC-Target-URI") == SITE + "/"
+    assert response.get("WARC-Date") == request.get("WARC-Date")
+    assert request.get("WARC-Concurrent-To") == response.get("WARC-Record-ID")
+    assert response.get("WARC-Warcinfo-ID") == warcinfo.get("WARC-Record-ID")
+    assert response.http_head == item.exchange.response_head and response.payload == body
+    assert request.block == item.exchange.request_head
+    assert response.get("WARC-Payload-Digest") == sha1_b32(body) == item.payload_digest
+    assert response.get("WARC-IP-Address") == "127.0.0.1"
+    assert item.revisit is None and item.change is Change.NEW
+    written = item.written
+    assert written is not None and written.response.filename == response.path.name
+    assert (written.response.offset, written.response.length) == (response.offset, response.length)
+    assert (written.request.offset, written.request.length) == (request.offset, request.length)
+
+    # Read once, here: the text for the manifest and the links for the crawl process.
+    assert item.document is not None and item.document.title == "Home"
+    assert [(link.url, link.kind) for link in item.links] == [
+        (SITE + "/about.html", LinkKind.NAVIGATION),
+        (SITE + "/logo.gif", LinkKind.REQUISITE),
+    ]
+    (line,) = manifest(tmp_path)
+    assert line["url"] == SITE + "/" and line["title"] == "Home" and line["status"] == 200
+    assert "Three main points" in line["text"] and line["change"] == "new"
+    assert line["record_id"] == response.get("WARC-Record-ID")
+    assert (line["warc_filename"], line["warc_offset"], line["warc_length"]) == (
+        response.path.name,
+        response.offset,
+        response.length,
+    )
+    (cdxj,) = index_lines(tmp_path)
+    assert index_fields(cdxj) == {
+        "url": SITE + "/",
+        "mime": "text/html",
+        "status": "200",
+        "digest": sha1_b32(body),
+        "length": str(response.length),
+        "offset": str(response.offset),
+        "filename": response.path.name,
+    }
+    assert archivist.stats["archiver/records/response"] == 1
+    assert archivist.stats["archiver/manifest_lines"] == 1
+    assert_verifies(tmp_path)
+
+
+@pytest.mark.parametrize("when", ["same run", "next run"])
+def test_an_identical_payload_under_another_url_is_a_revisit_of_the_first(
+    tmp_path: Path, when: str
+):
+    archivist = open_archivist(tmp_path)
+    first = capture("/images/logo.gif", GIF, content_type="image/gif")
+    archivist.archive(first)
+    if when == "next run":  # found in the committed rows, not among those held back
+        archivist.close()
+        archivist = open_archivist(tmp_path, RUN_2)
+    again = capture("/old/logo.gif", GIF, content_type="image/gif")
+    archivist.archive(again)
+    archivist.close()
+
+    stored, revisit = records(tmp_path, "response") + records(tmp_path, "revisit")
+    assert revisit.get("WARC-Target-URI") == SITE + "/old/logo.gif"
+    assert revisit.get("WARC-Profile") == PROFILE_IDENTICAL
+    assert revisit.get("WARC-Payload-Digest") == stored.get("WARC-Payload-Digest") == sha1_b32(GIF)
+    assert revisit.get("WARC-Refers-To") == stored.get("WARC-Record-ID")
+    assert revisit.get("WARC-Refers-To-Target-URI") == SITE + "/images/logo.gif"
+    assert revisit.get("WARC-Refers-To-Date") == stored.get("WARC-Date")
+    assert revisit.http_head == again.exchange.response_head and revisit.payload == b""
+    assert len(records(tmp_path, "request")) == 2, "a revisit has its request too"
+    assert archivist.stats["archiver/dedup/identical"] == 1
+    assert archivist.stats["archiver/records/revisit"] == 1
+    run = RUN_1 if when == "same run" else RUN_2
+    revisit_line = [index_fields(line) for line in index_lines(tmp_path, run)][-1]
+    assert revisit_line["url"] == SITE + "/old/logo.gif"
+    assert revisit_line["mime"] == "warc/revisit" and revisit_line["status"] == "200"
+    assert_verifies(tmp_path)
+
+
+def test_a_304_is_a_server_not_modified_revisit_of_the_stored_payload(tmp_path: Path):
+    body = page("Quotes", text="Unchanged since 1998")
+    etag = (b"ETag", b'"v1"')
+    first = open_archivist(tmp_path)
+    first.archive(capture("/quotes.html", body, headers=(etag,)))
+    first.close()
+
+    archivist = open_archivist(tmp_path, RUN_2)
+    # What the crawl process does with the answer to its conditional request: the stored
+    # payload it confirms, and that payload read back for text and links.
+    previous = archivist.index.capture(SITE + "/quotes.html")
+    assert previous is not None and previous.etag == '"v1"'
+    stored = archivist.index.payload(previous.digest)
+    assert stored is not None
+    content = read_payload(tmp_path / "warcs" / stored.filename, stored.offset)
+    date = (b"Date", b"Thu, 26 Nov 2026 00:00:00 GMT")
+    answer = exchange("/quotes.html", status=304, content_type=None, headers=(etag, date))
+    item = Capture(
+        answer,
+        content,
+        header_value(previous.response_head, b"content-type"),
+        links_base=answer.url,
+        previous=previous,
+        not_modified=stored,
+    )
+    archivist.archive(item)
+    archivist.close()
+
+    (response,) = records(tmp_path, "response")
+    (revisit,) = records(tmp_path, "revisit")
+    assert revisit.get("WARC-Profile") == PROFILE_NOT_MODIFIED
+    assert revisit.get("WARC-Refers-To") == response.get("WARC-Record-ID")
+    assert revisit.get("WARC-Refers-To-Target-URI") == SITE + "/quotes.html"
+    assert revisit.get("WARC-Refers-To-Date") == response.get("WARC-Date")
+    assert revisit.get("WARC-Payload-Digest") == sha1_b32(body), "the digest it confirms"
+    # The stored response as a cache serves it after the 304: its status and type, the
+    # 304's fresh headers.
+    assert revisit.http_first_line == b"HTTP/1.1 200 OK"
+    assert (b"Content-Type", HTML.encode()) in revisit.http_headers()
+    assert date in revisit.http_headers()
+    requests = records(tmp_path, "request")
+    assert requests[-1].block == answer.request_head
+    assert item.change is Change.UNCHANGED
+    (line,) = [line for line in manifest(tmp_path) if line["run"] == RUN_2]
+    assert (line["status"], line["mime"], line["change"]) == (200, "text/html", "unchanged")
+    assert line["text"] == "Unchanged since 1998"
+    assert line["record_id"] == revisit.get("WARC-Record-ID")
+    (cdxj,) = index_lines(tmp_path, RUN_2)
+    assert index_fields(cdxj)["mime"] == "warc/revisit" and index_fields(cdxj)["status"] == "200"
+    stats = archivist.stats
+    assert stats["archiver/dedup/not_modified"] == 1 and stats["archiver/status/304"] == 1
+    assert stats["archiver/mime/text/html"] == 1
+    assert_verifies(tmp_path)
+
+
+def test_a_truncated_body_is_never_stored_as_a_dedup_payload(tmp_path: Path):
+    cut = b"\x00" * 5000
+    archivist = open_archivist(tmp_path)
+    binary = {"content_type": "application/octet-stream"}
+    archivist.archive(capture("/endless", cut, truncated="length", **binary))
+    # The same bytes, whole this time: stored in full, as nothing may refer to a cut body.
+    archivist.archive(capture("/whole", cut, **binary))
+    # Cut again, though a whole payload with its digest is stored now: still not a revisit,
+    # for the record must say it is cut.
+    archivist.archive(capture("/endless-again", cut, truncated="disconnect", **binary))
+    archivist.archive(capture("/copy", cut, **binary))  # whole: a revisit of /whole
+    archivist.close()
+
+    responses = records(tmp_path, "response")
+    assert [r.get("WARC-Target-URI") for r in responses] == [
+        SITE + "/endless",
+        SITE + "/whole",
+        SITE + "/endless-again",
+    ]
+    assert [r.get("WARC-Truncated") for r in responses] == ["length", None, "disconnect"]
+    (revisit,) = records(tmp_path, "revisit")
+    assert revisit.get("WARC-Target-URI") == SITE + "/copy"
+    assert revisit.get("WARC-Refers-To") == responses[1].get("WARC-Record-ID")
+    ((digest, url, *_),) = dedup_rows(tmp_path, "payloads")
+    assert (digest, url) == (sha1_b32(cut), SITE + "/whole")
+    assert_verifies(tmp_path)
+
+
+def test_a_payload_older_than_the_max_age_is_stored_again(tmp_path: Path):
+    archivist = open_archivist(tmp_path, dedup_max_age=1e-9)  # days: under a millisecond
+    archivist.archive(capture("/a.gif", GIF, content_type="image/gif"))
+    time.sleep(0.01)
+    archivist.archive(capture("/b.gif", GIF, content_type="image/gif"))
+    archivist.close()
+    assert len(records(tmp_path, "response")) == 2 and records(tmp_path, "revisit") == []
+    assert archivist.stats["archiver/dedup/expired"] == 1
+
+
+# -- commits ------------------------------------------------------------------------------
+
+
+def test_lines_and_rows_appear_only_after_a_checkpoint(tmp_path: Path):
+    archivist = open_archivist(tmp_path, checkpoint_captures=2)
+    archivist.archive(capture("/a.html", page("A")))
+    assert not archivist.checkpoint_due
+    archivist.archive(capture("/b.html", page("B")))
+    assert archivist.checkpoint_due
+
+    # The records are in the file at once; nothing points at them yet.
+    assert [r.type for r in records(tmp_path)] == ["warcinfo", *["response", "request"] * 2]
+    assert manifest(tmp_path) == []
+    assert index_lines(tmp_path, open_=True) == [] and index_lines(tmp_path) == []
+    assert dedup_rows(tmp_path, "payloads") == [] and dedup_rows(tmp_path, "captures") == []
+
+    archivist.checkpoint()
+    assert not archivist.checkpoint_due
+    assert [line["url"] for line in manifest(tmp_path)] == [SITE + "/a.html", SITE + "/b.html"]
+    assert len(index_lines(tmp_path, open_=True)) == 2 and index_lines(tmp_path) == []
+    assert len(dedup_rows(tmp_path, "payloads")) == 2
+    assert len(dedup_rows(tmp_path, "captures")) == 2
+    ((filename, run_id, end),) = dedup_rows(tmp_path, "commit_marks")
+    (path,) = (tmp_path / "warcs").iterdir()
+    assert (filename + ".open", run_id, end) == (path.name, RUN_1, path.stat().st_size)
+
+    archivist.close()  # the last checkpoint; the index sorted and sealed
+    assert index_lines(tmp_path, open_=True) == [] and len(index_lines(tmp_path)) == 2
+    assert archivist.totals()["archiver/checkpoints"] == 2
+    assert archivist.totals()["archiver/index_lines"] == 2
+    assert_verifies(tmp_path)
+
+
+def test_each_page_is_marked_new_changed_unchanged_or_gone_and_counted(tmp_path: Path):
+    first = open_archivist(tmp_path)
+    for path in ("/a.html", "/b.html", "/c.html"):
+        first.archive(capture(path, page(path)))
+    first.archive(capture("/logo.gif", GIF, content_type="image/gif"))
+    first.close()
+    assert first.page_counts == {"new": 3, "changed": 0, "unchanged": 0, "gone": 0}
+
+    archivist = open_archivist(tmp_path, RUN_2)
+    second = [
+        capture("/a.html", page("/a.html")),
+        capture("/b.html", page("/b.html", text="edited")),
+        capture("/c.html", page("Not Found"), status=404),
+        capture("/d.html", page("/d.html")),
+        capture("/logo.gif", GIF, content_type="image/gif"),
+    ]
+    for item in second:
+        item.previous = archivist.index.capture(item.exchange.url)
+        archivist.archive(item)
+    archivist.close()
+
+    assert [item.change for item in second] == [
+        Change.UNCHANGED,
+        Change.CHANGED,
+        Change.GONE,  # answered, but with an error where a page was
+        Change.NEW,
+        Change.UNCHANGED,
+    ]
+    expected = {"new": 1, "changed": 1, "unchanged": 1, "gone": 1}  # pages only: no image
+    assert archivist.page_counts == expected
+    assert archivist.pages == {
+        "new": [SITE + "/d.html"],
+        "changed": [SITE + "/b.html"],
+        "unchanged": [SITE + "/a.html"],
+        "gone": [SITE + "/c.html"],
+    }
+    totals = archivist.totals()
+    assert totals["archiver/page_counts"] == expected
+    assert totals["archiver/pages_by_change"] == archivist.pages
+    marks = {line["url"]: line["change"] for line in manifest(tmp_path) if line["run"] == RUN_2}
+    assert marks == {item.exchange.url: item.change for item in second[:4]}
+    stats = archivist.stats
+    assert (stats["archiver/captures"], stats["archiver/manifest_lines"]) == (5, 4)
+    assert stats["archiver/records/revisit"] == 2  # /a.html and the image, unchanged
+    assert (stats["archiver/status/200"], stats["archiver/status/404"]) == (4, 1)
+    assert stats["archiver/mime/image/gif"] == 1
+    assert stats["archiver/payload_bytes/image/gif"] == len(GIF)
+    assert_verifies(tmp_path)
