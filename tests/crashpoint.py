@@ -5,8 +5,9 @@ the Nth full WARC file is about to be closed (after its checkpoint, before its r
 
 An outside ``kill -9`` cannot hit a moment that short; this is the same signal, sent from
 inside, so nothing is cleaned up, flushed or closed. The WARC writer lives in the archive
-worker (archiver/worker.py), which is spawned with this module as its main module: the crash
-point travels to it in the environment, and it kills the crawl process and then itself.
+worker (archiver/archive/process.py), which this module starts as itself (``--worker``, by
+ArchiveWorker.command): it installs the crash point there, and the worker kills the crawl
+process and then itself.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import os
 import signal
 import sys
 
+from archiver.archive import process
+from archiver.archive.worker import ArchiveWorker
 from archiver.cli.main import main
 from archiver.collection.warc import WarcFileWriter
 
@@ -44,9 +47,11 @@ def install(point: str) -> None:
     kill_at_rotation(int(count))
 
 
-if __name__ == "__main__":
-    point, *args = sys.argv[1:]
-    os.environ[ENV] = point  # for the archive worker, which imports this module on its own
-    sys.exit(main(args))
-elif os.environ.get(ENV) and __name__ == "__mp_main__":  # the archive worker
+if __name__ == "__main__" and sys.argv[1:2] == ["--worker"]:  # the archive worker
     install(os.environ[ENV])
+    process.main(sys.argv[2:])
+elif __name__ == "__main__":
+    point, *args = sys.argv[1:]
+    os.environ[ENV] = point  # for the archive worker
+    ArchiveWorker.command = (sys.executable, "-m", "tests.crashpoint", "--worker")
+    sys.exit(main(args))

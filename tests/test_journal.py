@@ -19,12 +19,13 @@ from typing import Any
 import pytest
 
 from archiver.archive.journal import Journal
-from archiver.collection.cdxj import CdxjIndex, cdxj_line
+from archiver.collection.cdxj import CdxjIndex, CdxjLine
 from archiver.collection.dedup import SqliteDedupIndex
 from archiver.collection.layout import Collection
-from archiver.collection.manifest import ManifestWriter
+from archiver.collection.manifest import ManifestLine, ManifestWriter
 from archiver.collection.repair import repair_collection
 from archiver.collection.warc import WarcFileWriter, WrittenExchange
+from archiver.model.changes import Change
 from archiver.model.dedup import CommitMark, StoredPayload
 from archiver.tools.verify import render_text, verify_collection
 from tests.test_archivist import RUN_1, SITE, exchange, index_lines, manifest, page, records
@@ -91,7 +92,7 @@ def write(journal: Journal, path: str, body: bytes = b"", **kwargs: Any) -> Writ
     written = journal.write(item, payload_digest=None, revisit=None)
     where = written.response
     journal.add_index_line(
-        cdxj_line(
+        CdxjLine.of(
             url=item.url,
             timestamp=written.warc_date_14,
             mime=item.mime,
@@ -103,24 +104,24 @@ def write(journal: Journal, path: str, body: bytes = b"", **kwargs: Any) -> Writ
         )
     )
     journal.add_manifest_line(
-        {
-            "url": item.url,
-            "timestamp": written.warc_date_14,
-            "status": item.status,
-            "mime": item.mime,
-            "charset": "utf-8",
-            "charset_source": "header",
-            "charset_declared": "utf-8",
-            "title": path,
-            "text": path,
-            "digest": written.payload_digest,
-            "record_id": where.record_id,
-            "warc_filename": where.filename,
-            "warc_offset": where.offset,
-            "warc_length": where.length,
-            "run": RUN,
-            "change": "new",
-        }
+        ManifestLine(
+            url=item.url,
+            timestamp=written.warc_date_14,
+            status=item.status,
+            mime=item.mime,
+            charset="utf-8",
+            charset_source="header",
+            charset_declared="utf-8",
+            title=path,
+            text=path,
+            digest=written.payload_digest,
+            record_id=where.record_id,
+            warc_filename=where.filename,
+            warc_offset=where.offset,
+            warc_length=where.length,
+            run=RUN,
+            change=Change.NEW,
+        )
     )
     journal.index.add_payload(
         StoredPayload(

@@ -171,17 +171,14 @@ def test_kill_9_during_rotation_then_resume_captures_every_url_once(
 
 
 def _archive_worker(crawl: subprocess.Popen, timeout: float = 30) -> int:
-    """The pid of the crawl's archive worker (archiver/worker.py), once it runs."""
+    """The pid of the crawl's archive worker (archiver/archive/process.py), once it runs."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         children = Path(f"/proc/{crawl.pid}/task/{crawl.pid}/children").read_text().split()
         for pid in map(int, children):
             with contextlib.suppress(OSError):
                 command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-                # multiprocessing also starts its resource tracker; the worker is the other one
-                if b"from multiprocessing.spawn import spawn_main; spawn_main(" in b" ".join(
-                    command
-                ):
+                if command[1:3] == [b"-m", b"archiver.archive"]:  # ArchiveWorker.command
                     return pid
         time.sleep(0.01)
     raise AssertionError("no archive worker process")

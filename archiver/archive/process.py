@@ -250,3 +250,10 @@ def _die_with(parent: int) -> None:
             libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent:  # it died before the signal was asked for
         os._exit(3)
+
+
+def main(argv: list[str]) -> None:
+    """``python -m archiver.archive ITEMS RESULTS LOCK PARENT``: the descriptors it inherited
+    from the crawl process (archiver.archive.worker), and that process's id."""
+    items_fd, results_fd, lock_fd, parent = (int(value) for value in argv)
+    serve(Connection(items_fd, writable=False), results_fd, lock_fd, parent)

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import multiprocessing
 import os
+import subprocess
+import sys
 from collections.abc import Callable
-from multiprocessing.reduction import DupFd
+from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
 
 from archiver.archive.channel import Inbox
-from archiver.archive.process import serve
 from archiver.archive.protocol import (
     ArchiveConfig,
     Capture,
@@ -50,24 +49,33 @@ class ArchiveWorker:
     reactor's: no reader thread competes with the crawl for the GIL).
     """
 
+    # The worker's command line: a main module of its own, so that it imports nothing of the
+    # crawl process's (multiprocessing's spawn would run the parent's main script again in the
+    # child: `archiver`'s argparse, `scrapy`'s Scrapy and Twisted). Tests may point it at a
+    # module that installs a fault first (tests/crashpoint.py).
+    command: tuple[str, ...] = (sys.executable, "-m", "archiver.archive")
+
     def __init__(self, *, lock_fd: int) -> None:
-        # spawn, not fork: the crawl process has SQLite connections and threads open, and a
-        # forked child must use neither.
-        context = multiprocessing.get_context("spawn")
-        items_out, self._items = context.Pipe(duplex=False)
+        items_in, items_out = os.pipe()  # captures, framed by multiprocessing's Connection
         results_in, results_out = os.pipe()  # framed by channel.py: see there why
-        for fd in (self._items.fileno(), results_out):
+        for fd in (items_out, results_out):
             with contextlib.suppress(OSError):  # fewer stalls when one side is briefly busy
                 fcntl.fcntl(fd, _F_SETPIPE_SZ, PIPE_BYTES)
-        self.process = context.Process(
-            target=serve,
-            args=(items_out, _Inherited(results_out), _Inherited(lock_fd), os.getpid()),
-            name="archiver-worker",
-            daemon=True,
+        # A new interpreter, not a fork: the crawl process has SQLite connections and
+        # threads open, which a forked child must not use. It inherits only its two pipe
+        # ends and a copy of the collection lock's descriptor, which keeps the lock held
+        # while it lives.
+        inherited = (items_in, results_out, lock_fd)
+        self.process = WorkerProcess(
+            subprocess.Popen(
+                [*self.command, *map(str, inherited), str(os.getpid())],
+                pass_fds=inherited,
+                stdin=subprocess.DEVNULL,
+            )
         )
-        self.process.start()
-        items_out.close()
+        os.close(items_in)
         os.close(results_out)
+        self._items = Connection(items_out, readable=False)
         self._results = Inbox(results_in)
         self._early: list[FromWorker] = []  # what came with READY, or instead of it
         self._opened = False  # the run was sent: the worker reports until it ends
@@ -157,16 +165,23 @@ class ArchiveWorker:
             self._broken = True  # receive() reports how the worker ended
 
 
-class _Inherited:
-    """A descriptor the worker gets a copy of when it is spawned (the collection lock's)."""
+class WorkerProcess:
+    """The worker's process, as the crawl process waits for it and reports how it ended."""
 
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
+    def __init__(self, popen: subprocess.Popen[bytes]) -> None:
+        self._popen = popen
+        self.pid = popen.pid
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        # Pickled while the worker is being spawned, so DupFd passes the descriptor itself.
-        return (_inherited, (DupFd(self.fd),))
+    @property
+    def exitcode(self) -> int | None:
+        """None while it runs; negative: the signal that ended it."""
+        return self._popen.poll()
 
+    def is_alive(self) -> bool:
+        return self._popen.poll() is None
 
-def _inherited(dup: Any) -> int:
-    return dup.detach()
+    def join(self) -> None:
+        self._popen.wait()
+
+    def kill(self) -> None:
+        self._popen.kill()
