@@ -11,7 +11,6 @@ import json
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
@@ -37,6 +36,7 @@ from archiver.collection.summary import (
 from archiver.model.changes import Change
 from archiver.model.dedup import DedupCounts, StoredPayload, UrlCapture
 from archiver.model.errors import CollectionError
+from archiver.model.fingerprint import Fingerprint
 from archiver.model.links import LinkKind
 from archiver.model.stops import StopReason
 
@@ -234,12 +234,14 @@ def test_a_manifest_line_is_written_as_before_and_reads_back(line: ManifestLine,
     assert ManifestLine.parse(written).change is line.change
 
 
-def test_a_lone_surrogate_falls_back_to_json_as_before():
+def test_a_lone_surrogate_is_written_as_its_escape_in_a_line_that_is_still_utf8():
     line = dataclasses.replace(PAGE, text="lone \ud800 surrogate", title="t\u00e9")
     written = line.format()
-    # What manifest_line wrote: orjson refuses the surrogate, json.dumps takes over.
+    # orjson refuses the surrogate; json.dumps takes over, and the surrogate, which UTF-8
+    # cannot hold (the manifest is UTF-8), becomes its JSON escape.
     assert written.startswith('{"url": "http://sample.archiver.test/archive/etext/café.html", ')
-    assert '"title": "té", "text": "lone \ud800 surrogate", ' in written
+    assert '"title": "té", "text": "lone \\ud800 surrogate", ' in written
+    written.encode("utf-8")
     assert ManifestLine.parse(written) == line
 
 
@@ -380,18 +382,16 @@ def test_a_file_that_is_not_a_summary_is_refused_with_why(
 
 
 def test_the_summary_settings_hold_every_crawl_setting():
-    # RunSettings is the typed form of crawl.run.crawl_settings: a setting added there and not
-    # here would silently leave the summary.
+    # RunSettings is the typed form of crawl.options.CrawlOptions.recorded: a setting added
+    # there and not here would silently leave the summary.
+    from archiver.crawl.options import CrawlOptions
     from archiver.crawl.process import crawl_settings_for
-    from archiver.crawl.run import crawl_settings
-    from archiver.web.scope import Scope
 
     seeds = ["http://a.test/x/"]
-    crawler = SimpleNamespace(
-        settings=crawl_settings_for({"ARCHIVER_SEEDS": seeds}),
-        spider=SimpleNamespace(seeds=seeds, scope=Scope.build(seeds, [], ["b.test"], ["/skip"])),
+    options = CrawlOptions.from_settings(crawl_settings_for({"ARCHIVER_SEEDS": seeds}))
+    recorded = options.recorded(
+        seeds=seeds, scope=["http://a.test/x/"], allow_hosts=["b.test"], exclude=["/skip"]
     )
-    recorded = crawl_settings(crawler)  # type: ignore[arg-type]
     assert RunSettings.from_json(recorded).to_json() == recorded
     assert [f.name for f in dataclasses.fields(RunSettings)] == list(recorded)
 
@@ -486,12 +486,12 @@ def test_a_dedup_file_of_another_kind_is_an_sqlite_error(tmp_path: Path):
 def test_the_frontiers_run_is_read_without_writing_anything(tmp_path: Path):
     assert read_frontier_run(tmp_path) is None
     frontier = Frontier.for_collection(tmp_path)
-    frontier.begin("20260102030405", {"seeds": ["http://a/"], "robots": "obey"})
+    frontier.begin("20260102030405", Fingerprint(seeds=("http://a/",)))
     frontier.close()
     before = _snapshot(tmp_path)
     left = read_frontier_run(tmp_path)
     assert left is not None and left.run_id == "20260102030405"
-    assert left.fingerprint == {"robots": "obey", "seeds": ["http://a/"]}
+    assert left.fingerprint == Fingerprint(seeds=("http://a/",))
     assert _snapshot(tmp_path) == before
     (tmp_path / "frontier.sqlite3").write_bytes(b"junk")
     assert read_frontier_run(tmp_path) is None

@@ -7,11 +7,12 @@ import sys
 from pathlib import Path
 
 from archiver.collection.frontier import ROLE_PAGE, ROLE_ROBOTS, Entry, Frontier
+from archiver.model.fingerprint import Fingerprint
 
 
 def test_what_was_committed_is_read_back_in_order(tmp_path: Path):
     frontier = Frontier.for_collection(tmp_path)
-    frontier.begin("run1", {"seeds": ["http://a.test/"]})
+    frontier.begin("run1", Fingerprint(seeds=("http://a.test/",)))
     page = Entry("a.test/", "http://a.test/", ROLE_PAGE, "L", 0, seed=True)
     robots = Entry(
         "a.test/robots.txt", "http://a.test/robots.txt", ROLE_ROBOTS, "E", 0,
@@ -26,7 +27,7 @@ def test_what_was_committed_is_read_back_in_order(tmp_path: Path):
     frontier.close()
 
     again = Frontier.for_collection(tmp_path)
-    assert again.run_id == "run1" and again.fingerprint == {"seeds": ["http://a.test/"]}
+    assert again.run_id == "run1" and again.fingerprint == Fingerprint(seeds=("http://a.test/",))
     assert list(again.entries()) == [page, robots, linked]
     assert "a.test/b" in again and "a.test/c" not in again
     assert list(again.robots()) == [("http://a.test", 200, b"User-agent: *\nDisallow: /x\n")]
@@ -42,8 +43,9 @@ def test_a_crash_keeps_what_was_committed_and_nothing_else(tmp_path: Path):
 import os, signal
 from pathlib import Path
 from archiver.collection.frontier import Entry, Frontier
+from archiver.model.fingerprint import Fingerprint
 f = Frontier.for_collection(Path({str(tmp_path)!r}))
-f.begin("run1", {{}})
+f.begin("run1", Fingerprint())
 f.add(Entry("k1", "http://a.test/1", "page", "L", 0))
 f.commit()
 f.add(Entry("k2", "http://a.test/2", "page", "L", 0))
@@ -58,11 +60,11 @@ os.kill(os.getpid(), signal.SIGKILL)
 
 def test_begin_forgets_an_abandoned_run(tmp_path: Path):
     frontier = Frontier.for_collection(tmp_path)
-    frontier.begin("run1", {})
+    frontier.begin("run1", Fingerprint())
     frontier.add(Entry("k1", "http://a.test/1", ROLE_PAGE, "L", 0))
     frontier.settle_robots("http://a.test", 404, b"")
     frontier.commit()
-    frontier.begin("run2", {"seeds": []})
+    frontier.begin("run2", Fingerprint())
     assert frontier.run_id == "run2" and not list(frontier.entries())
     assert not list(frontier.robots())
     frontier.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from scrapy.settings import Settings
 
+from archiver.crawl.options import CrawlOptions
 from archiver.web.scope import Scope, default_prefix
 from spiders.mim_etext import MimEtextSpider
 
@@ -36,8 +37,8 @@ def _mim_scope() -> Scope:
     spider = MimEtextSpider()
     settings = Settings()
     settings.setmodule("archiver.crawl.settings")
-    spider.configure(settings)
-    return spider.scope
+    _, scope = spider.resolve_scope(CrawlOptions.from_settings(settings))
+    return scope
 
 
 @pytest.mark.parametrize("scheme", ["http", "https"])

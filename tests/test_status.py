@@ -20,6 +20,7 @@ import pytest
 from archiver.cli.main import main
 from archiver.collection.frontier import Frontier
 from archiver.collection.lock import CollectionBusy, CollectionLock, read_lock
+from archiver.model.fingerprint import Fingerprint
 from samplesite.server import SampleSiteServer
 from tests.conftest import SAMPLE_HOST, CrawlResult, crawl_site, run_archiver
 
@@ -331,7 +332,7 @@ def test_a_crawl_holding_the_lock_is_reported_running(twice: CrawlResult, tmp_pa
     lock.acquire("20991231235959")  # a run with no summary yet, as a new crawl has
     # ... and a frontier, as every crawl has while it runs.
     frontier = Frontier.for_collection(root)
-    frontier.begin("20991231235959", {"seeds": ["http://a.test/"]})
+    frontier.begin("20991231235959", Fingerprint(seeds=("http://a.test/",)))
     frontier.close()
     try:
         text = _status(capsys, root)

@@ -29,18 +29,29 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
-from typing import Any
 
 from archiver.collection.readonly import connect_read_only
+from archiver.model.fingerprint import Fingerprint
+from archiver.model.links import LinkKind
 
 logger = logging.getLogger(__name__)
 
 FILENAME = "frontier.sqlite3"
 
-ROLE_PAGE = "page"  # a page or requisite: parsed for links and text
-ROLE_ROBOTS = "robots"  # a robots.txt (or a redirect on the way to one)
-ROLE_SITEMAP = "sitemap"
+
+
+class Role(StrEnum):
+    """What an admitted URL is fetched for; the frontier stores the value."""
+
+    PAGE = "page"  # a page or requisite: parsed for links and text
+    ROBOTS = "robots"  # a robots.txt (or a redirect on the way to one)
+    SITEMAP = "sitemap"
+
+
+# The names tests and older code use.
+ROLE_PAGE, ROLE_ROBOTS, ROLE_SITEMAP = Role.PAGE, Role.ROBOTS, Role.SITEMAP
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -63,8 +74,8 @@ class Entry:
 
     key: str  # urls.seen_key(url): what makes two URLs the same
     url: str
-    role: str
-    kind: str  # links.LinkKind value
+    role: Role
+    kind: LinkKind
     depth: int
     seed: bool = False
     referer: str | None = None  # sent as Referer
@@ -77,7 +88,9 @@ _ENTRY_COLUMNS = "key, url, role, kind, depth, seed, referer, for_origin, hops"
 
 def _entry(row: tuple) -> Entry:
     key, url, role, kind, depth, seed, referer, for_origin, hops = row
-    return Entry(key, url, role, kind, depth, bool(seed), referer, for_origin, hops)
+    return Entry(
+        key, url, Role(role), LinkKind(kind), depth, bool(seed), referer, for_origin, hops
+    )
 
 
 class Frontier:
@@ -101,11 +114,11 @@ class Frontier:
         return self._meta("run_id")
 
     @property
-    def fingerprint(self) -> dict[str, Any] | None:
+    def fingerprint(self) -> Fingerprint | None:
         value = self._meta("fingerprint")
-        return json.loads(value) if value is not None else None
+        return Fingerprint.from_json(value) if value is not None else None
 
-    def begin(self, run_id: str, fingerprint: dict[str, Any]) -> None:
+    def begin(self, run_id: str, fingerprint: Fingerprint) -> None:
         """Start empty for a new run."""
         self.commit()
         with self._db:
@@ -113,7 +126,7 @@ class Frontier:
             for table in ("meta", "urls", "robots"):
                 self._db.execute(f"DELETE FROM {table}")
             self._set_meta("run_id", run_id)
-            self._set_meta("fingerprint", json.dumps(fingerprint, sort_keys=True))
+            self._set_meta("fingerprint", fingerprint.to_json())
             self._set_meta("resumes", "0")
 
     def resumed(self) -> int:
@@ -183,7 +196,7 @@ class Frontier:
         for row in self._db.execute(f"SELECT {_ENTRY_COLUMNS} FROM urls ORDER BY seq"):
             yield _entry(row)
 
-    def count(self, role: str, kind: str | None = None) -> int:
+    def count(self, role: Role, kind: LinkKind | None = None) -> int:
         query, args = "SELECT count(*) FROM urls WHERE role = ?", [role]
         if kind is not None:
             query, args = query + " AND kind = ?", [role, kind]
@@ -253,7 +266,7 @@ class FrontierRun:
     """The run a frontier on disk was left for, and what it was started with."""
 
     run_id: str
-    fingerprint: dict[str, Any]  # seeds, scope...: what a resume must match (crawl.run)
+    fingerprint: Fingerprint  # seeds, scope...: what a resume must match (crawl.run)
 
 
 def read_frontier_run(root: Path) -> FrontierRun | None:
@@ -273,11 +286,7 @@ def read_frontier_run(root: Path) -> FrontierRun | None:
     run_id = meta.get("run_id")
     if not isinstance(run_id, str):
         return None
-    try:
-        fingerprint = json.loads(meta.get("fingerprint") or "{}")
-    except ValueError:
-        fingerprint = {}
-    return FrontierRun(run_id, fingerprint if isinstance(fingerprint, dict) else {})
+    return FrontierRun(run_id, Fingerprint.from_json(meta.get("fingerprint") or "{}"))
 
 
 class FrontierFiles:

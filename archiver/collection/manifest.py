@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -15,6 +16,8 @@ from typing import Any, BinaryIO
 import orjson
 
 from archiver.model.changes import Change
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class ManifestError(ValueError):
@@ -53,8 +56,10 @@ class ManifestLine:
         try:
             return orjson.dumps(ordered).decode("utf-8") + "\n"
         except orjson.JSONEncodeError:
-            # A lone surrogate, which orjson refuses: json writes it as an escape.
-            return json.dumps(ordered, ensure_ascii=False) + "\n"
+            # A lone surrogate, which orjson refuses and UTF-8 cannot hold: json keeps it raw,
+            # so it is written as its escape (it can only be inside a string value).
+            text = json.dumps(ordered, ensure_ascii=False)
+            return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"
 
     @classmethod
     def parse(cls, line: str | bytes) -> ManifestLine:

@@ -199,6 +199,7 @@ class WarcFileWriter:
             request_loc = self._write(out, request)
         except OSError:
             out.truncate(pair_start)  # a response without its request is not kept either
+            out.seek(pair_start)  # the next record goes where this pair began, not past a gap
             self._end = pair_start
             self.bytes_written -= response_loc.length
             raise
@@ -309,6 +310,7 @@ class WarcFileWriter:
                 written += out.write(data[written:])
         except OSError:
             out.truncate(offset)  # shrinking needs no space
+            out.seek(offset)
             raise
         self._end = offset + len(data)
         length = len(data)

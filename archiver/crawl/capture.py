@@ -18,6 +18,8 @@ from scrapy import Request, signals
 from scrapy.exceptions import StopDownload
 from scrapy.http import Response
 
+from archiver.crawl.notable import Notable
+from archiver.crawl.options import CrawlOptions
 from archiver.crawl.run import Run
 from archiver.model.exchange import Exchange, mime_type
 from archiver.web.heads import build_request_head, build_response_head
@@ -25,6 +27,7 @@ from archiver.web.heads import build_request_head, build_response_head
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.http import Headers
+    from scrapy.statscollectors import StatsCollector
 
 EXCHANGE_KEY = "archiver_exchange"
 _SENT_AT_KEY = "archiver_sent_at"
@@ -39,15 +42,18 @@ def header_pairs(headers: Headers) -> list[tuple[bytes, bytes]]:
 
 
 class CaptureMiddleware:
-    def __init__(self, crawler: Crawler) -> None:
-        self.stats = crawler.stats
-        self.crawler = crawler
-        self.max_size = crawler.settings.getint("ARCHIVER_MAX_RESPONSE_SIZE")
-        crawler.signals.connect(self.bytes_received, signal=signals.bytes_received)
+    def __init__(self, stats: StatsCollector, notable: Notable, max_size: int) -> None:
+        self.stats = stats
+        self.notable = notable  # the run's slowest and largest answers, and failures
+        self.max_size = max_size  # 0: no limit
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CaptureMiddleware:
-        return cls(crawler)
+        assert crawler.stats is not None
+        options = CrawlOptions.of(crawler)
+        middleware = cls(crawler.stats, Run.of(crawler).notable, options.max_response_size)
+        crawler.signals.connect(middleware.bytes_received, signal=signals.bytes_received)
+        return middleware
 
     def process_request(self, request: Request) -> None:
         request.meta[_SENT_AT_KEY] = datetime.now(UTC)
@@ -81,7 +87,7 @@ class CaptureMiddleware:
             )
         request.meta[EXCHANGE_KEY] = exchange
         self.stats.inc_value("archiver/exchanges_captured")
-        Run.of(self.crawler).notable.answered(
+        self.notable.answered(
             request.url,
             _fetch_seconds(request),
             exchange.status,

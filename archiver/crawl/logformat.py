@@ -13,6 +13,8 @@ from typing import Any
 from scrapy.crawler import Crawler
 from scrapy.logformatter import LogFormatter, LogFormatterResult
 
+from archiver.crawl.options import CrawlOptions
+
 
 def _level(value: Any) -> int:
     if isinstance(value, int):
@@ -29,8 +31,8 @@ class PageLogFormatter(LogFormatter):
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> PageLogFormatter:
-        settings = crawler.settings
-        levels = (settings.get("LOG_LEVEL"), settings.get("ARCHIVER_LOG_LEVEL"))
+        options = CrawlOptions.of(crawler)
+        levels = (options.console_log_level, options.log_level)
         return cls(debug=any(_level(level) <= logging.DEBUG for level in levels))
 
     def crawled(self, *args: Any, **kwargs: Any) -> LogFormatterResult | None:  # type: ignore[override]

@@ -2,13 +2,14 @@
 collection cannot be written.
 
 The archiving itself (text and links, dedup, records, manifest and index lines, checkpoints)
-runs in the worker process (worker.py, archivist.py), on the core the crawl leaves free. The
-links it reads go to the spider (ArchiveSpider.admit_links); what it counts comes back into
-the crawl's stats, so the run summary and the log read as from one process.
+runs in the worker process (archiver.archive), on the core the crawl leaves free. The links it
+reads go back to the crawl (reading.PageReading); what it counts comes back into the crawl's
+stats, so the run summary and the log read as from one process.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import platform
@@ -16,6 +17,7 @@ import socket
 import sqlite3
 from collections.abc import Callable
 from importlib.metadata import version
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scrapy.exceptions import NotConfigured
@@ -39,13 +41,16 @@ from archiver.archive.protocol import (
     Sync,
 )
 from archiver.archive.worker import ArchiveWorker
-from archiver.crawl.run import Run, crawl_settings
-from archiver.model import defaults
+from archiver.crawl.options import CrawlOptions
+from archiver.crawl.run import Run
 from archiver.model.errors import write_error_reason
 from archiver.model.stops import StopReason
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
+    from scrapy.statscollectors import StatsCollector
+
+    from archiver.crawl.reading import PageReading
 
 logger = logging.getLogger(__name__)
 
@@ -55,22 +60,36 @@ def software() -> str:
     return f"archiver/{archiver.__version__} ({parts}; Python {platform.python_version()})"
 
 
-def warcinfo_fields(crawler: Crawler, run: Run) -> dict[str, str]:
+def warcinfo_fields(options: CrawlOptions, run: Run) -> dict[str, str]:
     """What every WARC file says about how it was made (WARC 1.1 annex C fields first)."""
-    settings = crawler.settings
+    recorded = run.describe() if run.describe is not None else {}
     return {
         "software": software(),
         "format": "WARC File Format 1.1",
         "conformsTo": "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/",
         "hostname": socket.gethostname(),
-        "operator": settings.get("ARCHIVER_OPERATOR") or "",
-        "robots": settings.get("ARCHIVER_ROBOTS"),
-        "http-header-user-agent": settings.get("USER_AGENT"),
+        "operator": options.operator,
+        "robots": str(options.robots),
+        "http-header-user-agent": options.user_agent,
         "isPartOf": run.collection.root.resolve().name,
         "description": f"archiver run {run.run_id}",
         "archiver-run-id": run.run_id,
-        "archiver-settings": json.dumps(crawl_settings(crawler), sort_keys=True),
+        "archiver-settings": json.dumps(recorded, sort_keys=True),
     }
+
+
+def archive_config(options: CrawlOptions, run: Run) -> ArchiveConfig:
+    return ArchiveConfig(
+        root=run.collection.root,
+        run_id=run.run_id,
+        index_class=options.dedup_index,
+        warc_prefix=options.warc_prefix,
+        warc_size=options.warc_size,
+        warcinfo=warcinfo_fields(options, run),
+        dedup_max_age=options.dedup_max_age,
+        checkpoint_captures=options.checkpoint_captures,
+        checkpoint_seconds=options.checkpoint_seconds,
+    )
 
 
 def stop_on_write_error(crawler: Crawler, exc: OSError | sqlite3.Error) -> None:
@@ -96,53 +115,59 @@ def stop_crawl(crawler: Crawler, reason: StopReason, message: str) -> None:
 class ArchivePipeline:
     """Sends captures to the archive worker; applies what it says on the reactor thread."""
 
-    def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
-        assert crawler.stats is not None
-        self.stats = crawler.stats
+    def __init__(
+        self,
+        worker: ArchiveWorker,
+        config: ArchiveConfig,
+        frontier_path: Path,
+        reading: PageReading | None,
+        stats: StatsCollector,
+        stop: Callable[[StopReason, str], None],
+    ) -> None:
+        self.worker = worker
+        self.config = config
+        self.frontier_path = frontier_path
+        self.reading = reading  # None: a spider that sends no page to the worker to read
+        self.stats = stats
+        self._stop_crawl = stop
         self.closing = False
         # False once the frontier failed to take a page's links: no capture may be committed
-        # from then on, as its links might be missing (worker.py).
+        # from then on, as its links might be missing (archiver.archive.protocol).
         self.links_committed = True
-        # Started by `archiver crawl` already, or now, so that its start-up overlaps the
-        # crawl's; opened in open_spider.
-        run = Run.of(crawler)
-        self.worker = run.worker or ArchiveWorker(lock_fd=run.lock.fileno())
-        run.worker = None  # this pipeline closes it
         self._watch = _Readable(self.worker.fileno, self._take_messages)
         self._watching = False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArchivePipeline:
+        options = CrawlOptions.of(crawler)
         # --no-warc (for measurement only) turns archiving off: the crawl fetches and follows
         # links, nothing is read for text or written.
-        if crawler.settings.getbool("ARCHIVER_NO_WARC"):
+        if options.no_warc:
             raise NotConfigured("--no-warc: nothing is archived")
-        return cls(crawler)
+        run = Run.of(crawler)
+        # Started by `archiver crawl` already, or now, so that its start-up overlaps the
+        # crawl's; opened in open_spider.
+        worker = run.worker or ArchiveWorker(lock_fd=run.lock.fileno())
+        run.worker = None  # this pipeline closes it
+        assert crawler.stats is not None
+        return cls(
+            worker,
+            archive_config(options, run),
+            run.frontier.path,
+            run.reading,
+            crawler.stats,
+            functools.partial(stop_crawl, crawler),
+        )
 
     def open_spider(self) -> None:
         from twisted.internet import reactor  # the one Scrapy installed; not at import time
 
-        run = Run.of(self.crawler)
-        settings = self.crawler.settings
-        config = ArchiveConfig(
-            root=run.collection.root,
-            run_id=run.run_id,
-            index_class=settings.get("ARCHIVER_DEDUP_INDEX") or defaults.DEDUP_INDEX,
-            warc_prefix=settings.get("ARCHIVER_WARC_PREFIX"),
-            warc_size=settings.getint("ARCHIVER_WARC_SIZE"),
-            warcinfo=warcinfo_fields(self.crawler, run),
-            dedup_max_age=settings.getfloat("ARCHIVER_DEDUP_MAX_AGE"),
-            checkpoint_captures=settings.getint("ARCHIVER_CHECKPOINT_CAPTURES"),
-            checkpoint_seconds=settings.getfloat("ARCHIVER_CHECKPOINT_SECONDS"),
-        )
-        self.worker.open(config, run.frontier.path)
+        self.worker.open(self.config, self.frontier_path)
         reactor.addReader(self._watch)  # type: ignore[attr-defined]
         self._watching = True
         if self.worker.ready:
-            spider = self.crawler.spider
-            if hasattr(spider, "links_from_worker"):  # an ArchiveSpider: see admit_links
-                spider.links_from_worker = True
+            if self.reading is not None:
+                self.reading.worker_opened()  # pages are read in the worker from now on
         else:  # it says why, and the crawl stops before it fetches much
             reactor.callLater(0, self._take_messages)  # type: ignore[attr-defined]
 
@@ -187,7 +212,8 @@ class ArchivePipeline:
         for message in messages:
             match message:
                 case Links(base, depth, links):
-                    admitted = self.crawler.spider.admit_links(base, depth, links)  # type: ignore[union-attr]
+                    assert self.reading is not None  # only pages sent for reading have links
+                    admitted = self.reading.links_read(base, depth, links)
                     self.links_committed = self.links_committed and admitted
                 case Sync():
                     if self.links_committed:  # otherwise the worker commits nothing more
@@ -219,7 +245,7 @@ class ArchivePipeline:
                 logger.critical("%s", text)
                 self.stats.set_value("archiver/stop_reason", reason)
             return
-        stop_crawl(self.crawler, reason, text)
+        self._stop_crawl(reason, text)
 
 
 @implementer(IReadDescriptor)

@@ -10,6 +10,7 @@ from typing import Any
 
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
+from twisted.python.failure import Failure
 
 from archiver.collection.summary import RunSummary
 from archiver.crawl.run import Run
@@ -23,9 +24,12 @@ def run_crawl(overrides: dict[str, Any], run: Run) -> RunSummary:
     process = CrawlerProcess(crawl_settings_for(overrides))
     crawler = process.create_crawler(ArchiveSpider)
     Run.attach(crawler, run)
-    process.crawl(crawler)
+    failures: list[Failure] = []
+    process.crawl(crawler).addErrback(failures.append)
     _collect_less_often()
     process.start()
+    if failures:  # the crawl never began (a spider or component that could not be built)
+        raise ArchiverError(f"the crawl could not start: {failures[0].getErrorMessage()}")
     extension = crawler.extensions.middlewares and next(
         (e for e in crawler.extensions.middlewares if isinstance(e, RunExtension)), None
     )

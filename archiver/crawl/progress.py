@@ -17,20 +17,23 @@ import sqlite3
 import sys
 import time
 from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
 from scrapy import signals
 from twisted.internet import task
 
+from archiver.crawl.options import CrawlOptions
 from archiver.crawl.run import Run
-from archiver.model import defaults
+from archiver.crawl.spider import ArchiveSpider
 from archiver.model.modes import ProgressMode
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
     from rich.live import Live
     from scrapy.crawler import Crawler
+    from scrapy.statscollectors import StatsCollector
 
 logger = logging.getLogger(__name__)
 
@@ -97,17 +100,27 @@ def _duration(seconds: float) -> str:
 
 
 class ProgressDisplay:
-    def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
-        self.run = Run.of(crawler)
-        settings = crawler.settings
-        mode = ProgressMode(settings.get("ARCHIVER_PROGRESS", defaults.PROGRESS))
+    def __init__(
+        self,
+        run: Run,
+        stats: StatsCollector,
+        waiting: Callable[[], int],
+        *,
+        seeds: Sequence[str],
+        mode: ProgressMode,
+        log_every: float,
+        console_log_level: str,
+    ) -> None:
+        self.run = run
+        self.stats = stats
+        self.waiting = waiting  # URLs admitted and not yet requested
+        self.seeds = seeds
         if mode is ProgressMode.AUTO:
             mode = ProgressMode.LIVE if sys.stderr.isatty() else ProgressMode.LOG
         self.mode = mode
-        self.log_every = settings.getfloat("ARCHIVER_PROGRESS_LOG_SECONDS")
+        self.log_every = log_every
         # When the console shows INFO (--verbose) the logged line reaches it already.
-        console_level = logging.getLevelName(settings.get("LOG_LEVEL"))
+        console_level = logging.getLevelName(console_log_level)
         self.print_lines = mode is ProgressMode.LOG and console_level not in (
             logging.DEBUG,
             logging.INFO,
@@ -119,12 +132,31 @@ class ProgressDisplay:
         self.last_warc: str | None = None
         self._streams: list[tuple[logging.StreamHandler[Any], IO[str]]] = []
         self._loop = task.LoopingCall(self.tick)
-        crawler.signals.connect(self.engine_started, signal=signals.engine_started)
-        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ProgressDisplay:
-        return cls(crawler)
+        options = CrawlOptions.of(crawler)
+        run = Run.of(crawler)
+        assert crawler.stats is not None
+
+        def waiting() -> int:
+            spider = crawler.spider
+            if isinstance(spider, ArchiveSpider):
+                return spider.waiting()
+            return run.frontier.queued()
+
+        display = cls(
+            run,
+            crawler.stats,
+            waiting,
+            seeds=options.seeds,
+            mode=options.progress,
+            log_every=options.progress_log_seconds,
+            console_log_level=options.console_log_level,
+        )
+        crawler.signals.connect(display.engine_started, signal=signals.engine_started)
+        crawler.signals.connect(display.spider_closed, signal=signals.spider_closed)
+        return display
 
     def engine_started(self) -> None:
         self.started = self.last_line = time.monotonic()
@@ -163,8 +195,7 @@ class ProgressDisplay:
         return snapshot
 
     def snapshot(self) -> Snapshot:
-        stats = self.crawler.stats
-        assert stats is not None
+        stats = self.stats
         now = time.monotonic()
         fetched = stats.get_value("archiver/exchanges_captured", 0)
         self.recent.append((now, fetched))
@@ -194,15 +225,15 @@ class ProgressDisplay:
         return self.last_warc
 
     def _queued(self) -> int | None:
-        spider = self.crawler.spider
         try:
-            return spider.waiting() if spider is not None else self.run.frontier.queued()
+            return self.waiting()
         except sqlite3.Error:
             return None
 
     def _table(self, snapshot: Snapshot) -> RenderableType:
-        seeds = self.crawler.settings.getlist("ARCHIVER_SEEDS")
-        where = f"{seeds[0]}{' and more' if len(seeds) > 1 else ''} into {self.run.collection.root}"
+        seeds = self.seeds
+        first = seeds[0] if seeds else "the spider's seeds"
+        where = f"{first}{' and more' if len(seeds) > 1 else ''} into {self.run.collection.root}"
         return progress_table(snapshot, f"archiver: run {self.run.run_id}, {where}")
 
     def _start_live(self) -> None:

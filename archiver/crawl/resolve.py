@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.interfaces import (
@@ -18,7 +19,11 @@ from twisted.internet.interfaces import (
 )
 from zope.interface import implementer
 
+from archiver.crawl.options import CrawlOptions
 from archiver.web.addresses import is_private, parse_rules
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
 
 logger = logging.getLogger(__name__)
 
@@ -72,14 +77,10 @@ class MappedResolver:
         self.original: IHostnameResolver = reactor.nameResolver  # type: ignore[attr-defined]
 
     @classmethod
-    def from_crawler(cls, crawler: object, reactor: object) -> MappedResolver:
+    def from_crawler(cls, crawler: Crawler, reactor: object) -> MappedResolver:
         # Scrapy builds the resolver with the CrawlerProcess, whose settings are the process's.
-        settings = crawler.settings  # type: ignore[attr-defined]
-        return cls(
-            reactor,
-            parse_rules(settings.getlist("ARCHIVER_RESOLVE")),
-            block_private=settings.getbool("ARCHIVER_BLOCK_PRIVATE_IPS"),
-        )
+        options = CrawlOptions.from_settings(crawler.settings)
+        return cls(reactor, parse_rules(options.resolve), block_private=options.block_private_ips)
 
     def install_on_reactor(self) -> None:
         self.reactor.installNameResolver(self)  # type: ignore[attr-defined]

@@ -11,9 +11,9 @@ the collection with the same seeds and scope resumes it under the same run id.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,17 +27,19 @@ from archiver.collection.repair import repair_collection
 from archiver.collection.runs import previous_run, read_summary
 from archiver.collection.summary import SummaryError
 from archiver.crawl.notable import Notable
+from archiver.crawl.options import CrawlOptions
 from archiver.crawl.timeline import Timeline
 from archiver.model import defaults
 from archiver.model.dedup import DedupIndex
 from archiver.model.errors import CollectionError, CollectionUnwritable
+from archiver.model.fingerprint import Fingerprint
 from archiver.model.stops import StopReason
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
-    from scrapy.settings import BaseSettings
 
     from archiver.archive.worker import ArchiveWorker
+    from archiver.crawl.reading import PageReading
 
 logger = logging.getLogger(__name__)
 _ATTR = "_archiver_run"
@@ -58,19 +60,23 @@ class Run:
     worker: ArchiveWorker | None = None
     notable: Notable = field(default_factory=Notable)  # slowest, largest, failed URLs
     timeline: Timeline = field(default_factory=Timeline)  # pages over time
+    # Set by the spider: who reads pages (the pipeline hands it the worker's links), and what
+    # decides what the run captures, as the spider resolved it (warcinfo, summary).
+    reading: PageReading | None = None
+    describe: Callable[[], dict[str, Any]] | None = None
 
     @classmethod
     def of(cls, crawler: Crawler) -> Run:
         """The run of *crawler*, made on first use so every component sees the same one."""
         run = getattr(crawler, _ATTR, None)
         if run is None:
-            settings = crawler.settings
+            options = CrawlOptions.of(crawler)
             run = cls.start(
-                settings.get("ARCHIVER_OUTPUT"),
-                settings.get("ARCHIVER_RUN_ID") or None,
-                index_class=settings.get("ARCHIVER_DEDUP_INDEX") or defaults.DEDUP_INDEX,
-                fingerprint=fingerprint(settings, crawler.spidercls.name),
-                restart=settings.getbool("ARCHIVER_RESTART"),
+                options.output,
+                options.run_id,
+                index_class=options.dedup_index,
+                fingerprint=options.fingerprint(crawler.spidercls.name),
+                restart=options.restart,
             )
             cls.attach(crawler, run)
         return run
@@ -86,7 +92,7 @@ class Run:
         run_id: str | None = None,
         *,
         index_class: str = defaults.DEDUP_INDEX,
-        fingerprint: dict[str, Any] | None = None,
+        fingerprint: Fingerprint | None = None,
         restart: bool = False,
     ) -> Run:
         """Create the collection if needed, take its lock, repair it, resume or begin a run.
@@ -113,14 +119,15 @@ class Run:
             if repaired.changed:
                 logger.warning("repaired what an earlier run left: %s", repaired.summary())
             frontier = Frontier.for_collection(collection.root)
-            resumes = _resume(collection, frontier, fingerprint or {}, restart)
+            wanted = fingerprint or Fingerprint()
+            resumes = _resume(collection, frontier, wanted, restart)
             if resumes:
                 run_id = frontier.run_id
                 assert run_id is not None
                 logger.warning("resuming run %s where it stopped (resume %d)", run_id, resumes)
             else:
                 run_id = run_id or collection.new_run_id(started)
-                frontier.begin(run_id, fingerprint or {})
+                frontier.begin(run_id, wanted)
             lock.relabel(run_id)
         except BaseException as exc:
             for opened in (frontier, index):
@@ -156,20 +163,8 @@ class Run:
             self.lock.release()
 
 
-def fingerprint(settings: BaseSettings, spider: str) -> dict[str, Any]:
-    """What decides which URLs a run captures: a run resumes only a run that had the same."""
-    return {
-        "spider": spider,
-        "seeds": settings.getlist("ARCHIVER_SEEDS"),
-        "scope": settings.getlist("ARCHIVER_SCOPE"),
-        "allow_hosts": settings.getlist("ARCHIVER_ALLOW_HOSTS"),
-        "exclude": settings.getlist("ARCHIVER_EXCLUDE"),
-        "robots": settings.get("ARCHIVER_ROBOTS"),
-    }
-
-
 def _resume(
-    collection: Collection, frontier: Frontier, wanted: dict[str, Any], restart: bool
+    collection: Collection, frontier: Frontier, wanted: Fingerprint, restart: bool
 ) -> int:
     """Whether to resume the run the frontier belongs to: how many resumes then, or 0."""
     run_id = frontier.run_id
@@ -178,13 +173,12 @@ def _resume(
     if restart:
         logger.warning("abandoned the unfinished run %s (--restart)", run_id)
         return 0
-    had = frontier.fingerprint or {}
+    had = frontier.fingerprint or Fingerprint()
     if had != wanted:
-        names = had.keys() | wanted.keys()
-        differ = ", ".join(sorted(k for k in names if had.get(k) != wanted.get(k)))
+        differ = ", ".join(had.differences(wanted))
         raise CollectionError(
             f"{collection.root} has an unfinished run {run_id} with other {differ}: "
-            f"{json.dumps(had, sort_keys=True)}; run that command again to resume it, "
+            f"{had.to_json()}; run that command again to resume it, "
             "or add --restart to abandon it"
         )
     return frontier.resumed()
@@ -196,27 +190,3 @@ def _finished(collection: Collection, run_id: str) -> bool:
     except SummaryError:
         return False  # none (a stop that wrote none), or one that cannot be read
     return summary.finish_reason is StopReason.FINISHED
-
-
-def crawl_settings(crawler: Crawler) -> dict[str, Any]:
-    """The settings that decide what a run captures: recorded in warcinfo and the run summary."""
-    settings = crawler.settings
-    spider = crawler.spider
-    scope = getattr(spider, "scope", None)
-    return {
-        "seeds": list(getattr(spider, "seeds", [])),
-        "scope": list(scope.prefixes) if scope else [],
-        "allow_hosts": sorted(scope.allow_hosts) if scope else [],
-        "exclude": [p.pattern for p in scope.exclude] if scope else [],
-        "max_pages": settings.getint("ARCHIVER_MAX_PAGES"),
-        "max_depth": settings.getint("ARCHIVER_MAX_DEPTH"),
-        "robots": settings.get("ARCHIVER_ROBOTS"),
-        "user_agent": settings.get("USER_AGENT"),
-        "concurrency": settings.getint("CONCURRENT_REQUESTS"),
-        "delay": settings.getfloat("DOWNLOAD_DELAY"),
-        "warc_size": settings.getint("ARCHIVER_WARC_SIZE"),
-        "warc_prefix": settings.get("ARCHIVER_WARC_PREFIX"),
-        "resolve": settings.getlist("ARCHIVER_RESOLVE"),
-        "recheck": settings.getbool("ARCHIVER_RECHECK"),
-        "dedup_max_age_days": settings.getfloat("ARCHIVER_DEDUP_MAX_AGE"),
-    }

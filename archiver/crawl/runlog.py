@@ -31,13 +31,15 @@ from archiver.collection.summary import (
     TimelinePoint,
 )
 from archiver.crawl import logsafe
-from archiver.crawl.run import Run, crawl_settings
+from archiver.crawl.options import CrawlOptions
+from archiver.crawl.run import Run
 from archiver.model.stops import StopReason
 from archiver.tools import report
 
 if TYPE_CHECKING:
     from scrapy import Spider
     from scrapy.crawler import Crawler
+    from scrapy.statscollectors import StatsCollector
 
 logger = logging.getLogger(__name__)
 
@@ -68,9 +70,10 @@ def page_changes(stats: dict[str, Any], run: Run) -> PageChanges:
     )
 
 
-def build_summary(crawler: Crawler, run: Run, reason: str, ended: datetime) -> RunSummary:
-    assert crawler.stats is not None
-    stats = crawler.stats.get_stats()
+def build_summary(
+    stats: dict[str, Any], run: Run, reason: str, ended: datetime
+) -> RunSummary:
+    """The run's summary, from the crawl's stats and the run's own records."""
     collection = run.collection
     notable = run.notable.summary()
     return RunSummary(
@@ -82,7 +85,7 @@ def build_summary(crawler: Crawler, run: Run, reason: str, ended: datetime) -> R
         finish_reason=StopReason(reason),
         resumes=run.resumes,
         stale_lock_cleared=run.lock.stale,
-        settings=RunSettings.from_json(crawl_settings(crawler)),
+        settings=RunSettings.from_json(run.describe() if run.describe is not None else {}),
         counts=RunCounts(
             captures=stats.get("archiver/captures", 0),
             captures_in_run=_lines(collection.index_for(run.run_id)),
@@ -138,21 +141,27 @@ class _LogFile(logging.FileHandler):
 
 
 class RunExtension:
-    def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
-        self.run = Run.of(crawler)
-        settings = crawler.settings
+    def __init__(
+        self,
+        run: Run,
+        stats: StatsCollector,
+        *,
+        archiving: bool,
+        log_level: str,
+        log_format: str,
+        log_date_format: str,
+    ) -> None:
+        self.run = run
+        self.stats = stats
+        self.archiving = archiving  # False with --no-warc: nothing reaches the WARC
         # The collection keeps the whole log at INFO whatever the console shows.
         self.handler = _LogFile(self.run.collection.log_for(self.run.run_id), encoding="utf-8")
-        self.handler.setLevel(settings.get("ARCHIVER_LOG_LEVEL"))
-        self.handler.setFormatter(
-            logging.Formatter(settings.get("LOG_FORMAT"), settings.get("LOG_DATEFORMAT"))
-        )
+        self.handler.setLevel(log_level)
+        self.handler.setFormatter(logging.Formatter(log_format, log_date_format))
         logging.getLogger().addHandler(self.handler)
         # Every handler, the console's too, escapes control characters from the web.
         logsafe.install(logging.getLogger().handlers)
         self.summary: RunSummary | None = None
-        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     def _write_summary(self, summary: RunSummary) -> None:
         text = summary.format()
@@ -160,16 +169,27 @@ class RunExtension:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RunExtension:
-        return cls(crawler)
+        options = CrawlOptions.of(crawler)
+        assert crawler.stats is not None
+        extension = cls(
+            Run.of(crawler),
+            crawler.stats,
+            archiving=not options.no_warc,
+            log_level=options.log_level,
+            log_format=options.log_format,
+            log_date_format=options.log_date_format,
+        )
+        crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
+        return extension
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
-        stopped = self.crawler.stats.get_value("archiver/stop_reason")  # type: ignore[union-attr]
+        stopped = self.stats.get_value("archiver/stop_reason")
         # A write error while closing (the last checkpoint) ends an otherwise finished run.
         reason = stopped or reason
-        self.summary = summary = build_summary(self.crawler, self.run, reason, datetime.now(UTC))
+        stats = self.stats.get_stats()
+        self.summary = summary = build_summary(stats, self.run, reason, datetime.now(UTC))
         counts = summary.counts
-        archiving = not self.crawler.settings.getbool("ARCHIVER_NO_WARC")
-        if archiving and counts.exchanges_captured != counts.captures:
+        if self.archiving and counts.exchanges_captured != counts.captures:
             logger.error(
                 "%d exchanges were captured but %d written to the WARC%s",
                 counts.exchanges_captured,

@@ -1,27 +1,26 @@
 """ArchiveSpider: the generic archiving crawl; site spiders subclass it and set their seeds.
 
-Every response reaches ``parse`` whatever its status (redirect, retry and robots middlewares
-are off), becomes a Capture item, and has its links followed here: redirects become new
-captures, page links obey the scope prefixes, requisites may come from the page's host.
+Every response reaches a callback whatever its status (redirect, retry and robots middlewares
+are off), becomes a Capture for the archive worker, and has its links followed: redirects
+become new captures, page links obey the scope, requisites may come from the page's host.
 
-Every URL admitted goes into the run's frontier (frontier.py), which is also the seen-set and
-the queue: ``start`` feeds Scrapy from it a few requests ahead of the downloader, so requests
-are built only when they are about to be sent and memory does not grow with the crawl.
+The spider only puts its parts together; each is a module of its own:
 
-A page's links are read by the archive worker (worker.py), in the parse that reads its text,
-and come back to ``admit_links``; a crawl with no worker (--no-warc) reads them here. Either
-way they are committed to the frontier before the capture can be: each callback commits the
-frontier before it hands anything on, and the worker asks the crawl process to confirm the
-links it sent before each checkpoint. So a resumed run misses no link of a page it does not
-fetch again.
+- admission.py: which URLs enter the frontier, and in which order they wait;
+- window.py: the few requests ahead of the downloader, built from the frontier's queue;
+- robotsgate.py: every origin's robots.txt first, and its rules;
+- sitemaps.py, revalidation.py (conditional requests and the 304 read-back), reading.py
+  (who reads a page's text and links: the worker or this process), resume.py.
+
+Every callback's links are committed to the frontier before its capture is handed on
+(``_committed``); links the worker reads come back and are committed as they come. So a
+resumed run misses no link of a page it does not fetch again (archiver.archive.protocol).
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import sqlite3
-from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -29,42 +28,39 @@ from urllib.parse import urlsplit
 import scrapy
 from scrapy.crawler import Crawler
 from scrapy.http import Request, Response
-from scrapy.settings import BaseSettings
+from scrapy.statscollectors import StatsCollector
 from twisted.python.failure import Failure
 from w3lib.url import safe_url_string
 
 from archiver.archive.protocol import Capture
-from archiver.collection.cdxj import captured_urls
-from archiver.collection.frontier import ROLE_PAGE, ROLE_ROBOTS, ROLE_SITEMAP, Entry, Frontier
-from archiver.collection.warc import read_payload
+from archiver.collection.frontier import Entry, Role
+from archiver.crawl.admission import Admission, Count
 from archiver.crawl.capture import EXCHANGE_KEY
+from archiver.crawl.options import CrawlOptions
 from archiver.crawl.pipeline import stop_on_write_error
+from archiver.crawl.reading import PageReading
+from archiver.crawl.resume import restore
+from archiver.crawl.revalidation import Revalidation
+from archiver.crawl.robotsgate import RobotsGate
 from archiver.crawl.run import Run
-from archiver.model.dedup import StoredPayload, UrlCapture, is_fresh
+from archiver.crawl.sitemaps import Sitemaps
+from archiver.crawl.window import RequestWindow
+from archiver.model.dedup import UrlCapture
 from archiver.model.exchange import Exchange
 from archiver.model.links import LinkKind
+from archiver.model.modes import RobotsPolicy
 from archiver.web.decoding import decode_content
-from archiver.web.documents import (
-    CSS_TYPES,
-    HTML_TYPES,
-    WORKER_ONLY_TYPES,
-    content_mime,
-    looks_like_html,
-    read_body,
-)
+from archiver.web.documents import CSS_TYPES, HTML_TYPES, content_mime, looks_like_html, read_body
 from archiver.web.heads import header_value
-from archiver.web.robots import MAX_ROBOTS_BYTES, RobotsRules
-from archiver.web.scope import Scope, default_prefix
-from archiver.web.sitemaps import parse_sitemap
-from archiver.web.traps import TrapGuard, TrapRules
-from archiver.web.urls import hostname, is_http, origin, seen_key
+from archiver.web.robots import RobotsRules
+from archiver.web.scope import Scope
+from archiver.web.traps import TrapGuard
+from archiver.web.urls import is_http, seen_key
 
 # Scheduler priorities: robots.txt gates its origin, requisites complete a page already taken.
 PRIORITY_ROBOTS = 100
 PRIORITY_REQUISITE = 10
 PRIORITY_PAGE = 0
-MAX_ROBOTS_REDIRECTS = 5  # RFC 9309 2.3.1.2
-MAX_SITEMAPS = 100  # sitemap files per crawl: an index pointing at indexes stops here
 
 _KIND = "archiver_kind"
 _DEPTH = "archiver_depth"
@@ -72,17 +68,6 @@ _ROBOTS_FOR = "archiver_robots_for"
 _HOPS = "archiver_redirect_hops"
 _SEED = "archiver_seed"  # a seed, or a redirect target of one
 _PREVIOUS = "archiver_previous"  # the URL's last capture in an earlier run
-
-
-_NAVIGATION = LinkKind.NAVIGATION.value
-# Frontier queue order (higher first): robots.txt, then requisites, then pages.
-_PRIORITIES = {(ROLE_PAGE, _NAVIGATION): 0, (ROLE_PAGE, LinkKind.REQUISITE.value): 1}
-_PRIORITY_ROBOTS = 2
-_TAKE_BATCH = 256
-# URLs known to be in the frontier, skipped by _follow_links without computing their key:
-# pages repeat their site's navigation. Bounded, about 1 MB: every process-wide cache is kept
-# small enough that memory grows little past a few thousand pages.
-_ADMITTED_URLS = 8_192
 
 
 def _committed(
@@ -93,17 +78,18 @@ def _committed(
 
     @functools.wraps(callback)
     def run(spider: ArchiveSpider, arg: Any) -> list[Capture | Request]:
-        spider._answered()
+        spider.window.answered()
         output: list[Capture | Request] = []
         try:
             output.extend(callback(spider, arg))
             spider.frontier.commit()
-            output.extend(spider._refill())
+            output.extend(spider.window.refill(spider.requests_for))
         except sqlite3.Error as exc:  # a full disk: the page is fetched again on resume
             spider.frontier_failed(exc)
-            for dropped in output:  # no links will come back for these
-                if isinstance(dropped, Capture) and dropped.links_base is not None:
-                    spider.links_pending -= 1
+            # No links will come back for the pages that were to be read in the worker.
+            spider.reading.lost(
+                sum(isinstance(o, Capture) and o.links_base is not None for o in output)
+            )
             return []
         return output
 
@@ -124,57 +110,72 @@ class ArchiveSpider(scrapy.Spider):
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> ArchiveSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
-        spider.configure(crawler.settings)
+        spider.assemble(CrawlOptions.of(crawler), Run.of(crawler), spider.count)
         return spider
 
-    def configure(self, settings: BaseSettings) -> None:
-        self.seeds: list[str] = (
-            settings.getlist("ARCHIVER_SEEDS") or self._seed_argument or list(self.start_urls)
-        )
-        if not self.seeds:
-            raise ValueError("no seed URL: pass one to `archiver crawl` or -a seeds=URL")
-        self.scope = Scope.build(
-            self.seeds,
-            settings.getlist("ARCHIVER_SCOPE") or self.scope_prefixes,
-            [*settings.getlist("ARCHIVER_ALLOW_HOSTS"), *self.allowed_hosts],
-            settings.getlist("ARCHIVER_EXCLUDE"),
-        )
-        self.max_pages = settings.getint("ARCHIVER_MAX_PAGES")
-        self.max_depth = settings.getint("ARCHIVER_MAX_DEPTH")
-        self.robots = RobotsRules(
-            obey=settings.get("ARCHIVER_ROBOTS") == "obey", user_agent=settings.get("USER_AGENT")
-        )
-        self.recheck = settings.getbool("ARCHIVER_RECHECK")
-        self.max_text = settings.getint("ARCHIVER_MAX_TEXT_BYTES")
-        self.max_age = settings.getfloat("ARCHIVER_DEDUP_MAX_AGE")
-        self.pages_scheduled = 0
-        self.traps = TrapGuard(
-            TrapRules(
-                max_url_length=settings.getint("ARCHIVER_MAX_URL_LENGTH"),
-                max_path_repeats=settings.getint("ARCHIVER_MAX_PATH_REPEATS"),
-                max_query_variants=settings.getint("ARCHIVER_MAX_QUERY_VARIANTS"),
-                max_path_segments=settings.getint("ARCHIVER_MAX_PATH_SEGMENTS"),
-            )
-        )
-        self.sitemaps_fetched = 0
-        # Requests handed to Scrapy and not answered yet; the feeder keeps this below the
-        # window, so Scrapy's scheduler never holds more than a few requests.
-        self._outstanding = 0
-        self._window = 4 * max(1, settings.getint("CONCURRENT_REQUESTS"))
-        self._wake: asyncio.Event | None = None
-        self._taken: deque[Entry] = deque()  # taken from the frontier, not yet sent
-        self._admitted_urls: set[str] = set()
-        # The archive pipeline sets this once its worker is open: pages' links are then read
-        # there and come back to admit_links; until they have, the crawl is not over.
-        self.links_from_worker = False
-        self.links_pending = 0
-        # Past this many pending, the page is read here: enough to keep the worker busy,
-        # few enough that the busier process gets help.
-        self.worker_backlog = settings.getint("ARCHIVER_WORKER_BACKLOG")
-
     @property
-    def frontier(self) -> Frontier:
-        return self._run.frontier
+    def stats(self) -> StatsCollector:
+        # Scrapy sets the crawler's stats only when the crawl starts, after the spider exists.
+        stats = self.crawler.stats
+        assert stats is not None
+        return stats
+
+    def count(self, key: str) -> None:
+        self.stats.inc_value(key)
+
+    def assemble(self, options: CrawlOptions, run: Run, count: Count) -> None:
+        """Build the crawl's parts from the options, around the run's frontier."""
+        self.run = run
+        self.seeds, scope = self.resolve_scope(options)
+        self.recheck = options.recheck
+        self.max_text = options.max_text_bytes
+        self.frontier = run.frontier
+        self.admission = Admission(
+            run.frontier,
+            scope,
+            TrapGuard(options.traps),
+            max_pages=options.max_pages,
+            max_depth=options.max_depth,
+            count=count,
+        )
+        self.window: RequestWindow[Request] = RequestWindow(
+            run.frontier, 4 * max(1, options.concurrency)
+        )
+        self.robots = RobotsGate(
+            RobotsRules(obey=options.robots is RobotsPolicy.OBEY, user_agent=options.user_agent),
+            run.frontier,
+            self.admission,
+            self.window,
+            self._robots_request,
+            count=count,
+        )
+        self.sitemaps = Sitemaps(
+            run.frontier, self.admission, max_text_bytes=options.max_text_bytes, count=count
+        )
+        self.revalidation = Revalidation(
+            run.index, run.collection.warcs, dedup_max_age=options.dedup_max_age, count=count
+        )
+        self.reading = PageReading(options.worker_backlog, self._links_read)
+        run.reading = self.reading
+        run.describe = lambda: options.recorded(
+            seeds=list(self.seeds),
+            scope=list(self.admission.scope.prefixes),
+            allow_hosts=sorted(self.admission.scope.allow_hosts),
+            exclude=[p.pattern for p in self.admission.scope.exclude],
+        )
+
+    def resolve_scope(self, options: CrawlOptions) -> tuple[list[str], Scope]:
+        """The seeds and scope of the crawl: the options', else the site spider's own."""
+        seeds = list(options.seeds) or self._seed_argument or list(self.start_urls)
+        if not seeds:
+            raise ValueError("no seed URL: pass one to `archiver crawl` or -a seeds=URL")
+        scope = Scope.build(
+            seeds,
+            list(options.scope) or self.scope_prefixes,
+            [*options.allow_hosts, *self.allowed_hosts],
+            list(options.exclude),
+        )
+        return seeds, scope
 
     async def start(self) -> AsyncIterator[Request]:
         """Admit the seeds (and on a resume, restore the run) and send the first requests.
@@ -184,118 +185,52 @@ class ArchiveSpider(scrapy.Spider):
         costs Scrapy a loop turn per request. This generator only lives on until nothing is
         queued, in flight or waiting for robots.txt, so that Scrapy does not stop first.
         """
-        self._wake = asyncio.Event()
         try:
             self._admit_start()
             self.frontier.commit()
             while True:
-                for request in self._refill():
+                for request in self.window.refill(self.requests_for):
                     yield request
-                if (
-                    self._outstanding == 0
-                    and self.links_pending == 0
-                    and not self._taken
-                    and not self.frontier.has_queued()
-                ):
+                if self.window.drained and self.reading.pending == 0:
                     # Nothing queued, in flight or being read: nothing can add to the frontier.
-                    if self.robots.waiting():  # a robots.txt fetch was lost: a bug
+                    if self.robots.rules.waiting():  # a robots.txt fetch was lost: a bug
                         self.logger.error("URLs still wait for a robots.txt that never came")
                     return
-                await self._next_answer()
+                await self.window.next_answer()
         except sqlite3.Error as exc:  # the frontier cannot be written: a full disk
             self.frontier_failed(exc)
 
-    def _refill(self) -> list[Request]:
-        """Requests for queued entries, until the window is full again."""
-        requests: list[Request] = []
-        while self._outstanding < self._window:
-            if not self._taken:
-                # Taken in batches: a query per request would cost more than the request.
-                # Taken but not sent when the run dies is fine: a resume queues it again.
-                self._taken.extend(self.frontier.take(_TAKE_BATCH))
-                if not self._taken:
-                    break
-            requests.extend(self._requests_for(self._taken.popleft()))
-        return requests
-
     def waiting(self) -> int:
-        """URLs admitted and not yet requested: queued in the frontier, or taken from it."""
-        return self.frontier.queued() + len(self._taken)
+        """URLs admitted and not yet requested (for the progress display)."""
+        return self.window.waiting()
 
     def _admit_start(self) -> None:
-        if self._run.resumes:
-            self._resume()
+        if self.run.resumes:
+            restore(self.run, self.admission, self.robots, self.sitemaps, self.stats)
         for seed in self.seeds:
             # Seeds and Location values come as typed; extracted links are already encoded.
             url = safe_url_string(seed)
-            self._follow(url, LinkKind.NAVIGATION, depth=0, referer=None, seed=True)
+            self.admission.follow(url, LinkKind.NAVIGATION, depth=0, referer=None, seed=True)
         if self.recheck:
             # URLs earlier runs captured are checked again even when nothing links to them
             # any more, so removals show up. robots.txt is fetched per origin anyway.
-            for known in self._run.index.known_captures():
+            for known in self.run.index.known_captures():
                 if urlsplit(known.url).path == "/robots.txt":
                     continue
                 if seen_key(known.url) in self.frontier:
                     continue  # reached by a link already
-                kind = LinkKind(known.kind)
-                self._follow(known.url, kind, depth=known.depth, referer=None)
-                if seen_key(known.url) in self.frontier:
-                    self.stats_inc("archiver/rechecked")
+                if self.admission.follow(known.url, known.kind, depth=known.depth, referer=None):
+                    self.stats.inc_value("archiver/rechecked")
 
-    def _requests_for(self, entry: Entry) -> Iterator[Request]:
+    def requests_for(self, entry: Entry) -> Iterator[Request]:
         """The request a queued frontier entry stands for, through the robots.txt gate."""
-        if entry.role == ROLE_ROBOTS:
+        if entry.role is Role.ROBOTS:
             assert entry.for_origin is not None
-            yield self._send(self._robots_request(entry.url, entry.for_origin, entry.hops))
-        elif entry.role == ROLE_SITEMAP:
-            yield from self._gate(self._sitemap_request(entry.url))
+            yield self.window.sent(self._robots_request(entry.url, entry.for_origin, entry.hops))
+        elif entry.role is Role.SITEMAP:
+            yield from self.robots.gate(self._sitemap_request(entry.url))
         else:
-            yield from self._gate(self._page_request(entry))
-
-    def _send(self, request: Request) -> Request:
-        self._outstanding += 1
-        return request
-
-    def _answered(self) -> None:
-        """A callback or errback runs: one request fewer in flight, and maybe new entries."""
-        self._outstanding -= 1
-        if self._wake is not None:
-            self._wake.set()
-
-    async def _next_answer(self) -> None:
-        assert self._wake is not None
-        # The timer only guards against an answer that never signals (none is known); it is
-        # a plain callback, not asyncio.wait_for, which makes a task per wait.
-        timer = asyncio.get_running_loop().call_later(1.0, self._wake.set)
-        await self._wake.wait()
-        timer.cancel()
-        self._wake.clear()
-
-    def _resume(self) -> None:
-        """Queue again what the frontier holds and the run's index does not; restore the
-        run's counters, scope and robots.txt rules first, as they were."""
-        run = self._run
-        done = {seen_key(url) for url in captured_urls(run.collection.index_for(run.run_id))}
-        for prefix in self.frontier.scope_prefixes():
-            self.scope = self.scope.with_prefix(prefix)
-        for robots_origin, status, body in self.frontier.robots():
-            self.robots.begin(robots_origin)
-            self.robots.settle(robots_origin, status, body)
-        self.pages_scheduled = self.frontier.count(ROLE_PAGE, _NAVIGATION)
-        self.sitemaps_fetched = self.frontier.count(ROLE_SITEMAP)
-        owed: set[str] = set()
-        for entry in self.frontier.entries():
-            self.traps.reason(entry.url)  # counts its query variant again
-            if entry.role == ROLE_ROBOTS and entry.key not in done and entry.for_origin:
-                owed.add(entry.for_origin)
-        for robots_origin in owed:
-            # An origin whose robots.txt is still owed waits for that fetch, not a new one.
-            if not self.robots.known(robots_origin):
-                self.robots.begin(robots_origin)
-        requeued = self.frontier.requeue_except(done)
-        self.stats_set("archiver/resume/captured_before", len(done))
-        self.stats_set("archiver/resume/pending", requeued)
-        self.logger.info("resuming: %d URLs captured before, %d to fetch", len(done), requeued)
+            yield from self.robots.gate(self._page_request(entry))
 
     # -- callbacks ---------------------------------------------------------------------------
 
@@ -304,16 +239,15 @@ class ArchiveSpider(scrapy.Spider):
         exchange = self._exchange(response)
         if exchange is None:
             return
-        kind = LinkKind(response.meta[_KIND])
+        kind: LinkKind = response.meta[_KIND]
         depth: int = response.meta[_DEPTH]
         previous: UrlCapture | None = response.meta.get(_PREVIOUS)
-        stored = self._confirmed_payload(exchange, previous)
+        stored = self.revalidation.confirmed(exchange, previous)
         if stored is not None:
-            assert previous is not None  # _confirmed_payload found it through previous
+            assert previous is not None  # confirmed() found it through previous
             # 304: the page is the one stored before; read it back for its text and links.
-            path = self._run.collection.warcs / stored.filename
             head = previous.response_head
-            body = self._decoded(response.url, read_payload(path, stored.offset), head)
+            body = self._decoded(response.url, self.revalidation.stored_body(stored), head)
             content_type = header_value(head, b"content-type")
             status = previous.status
         else:
@@ -326,32 +260,29 @@ class ArchiveSpider(scrapy.Spider):
         )  # fmt: skip
         location = redirect_target(response)
         if location:
-            self.stats_inc("archiver/redirects_followed")
+            self.stats.inc_value("archiver/redirects_followed")
             seed = response.meta.get(_SEED, False)
-            self._follow(location, kind, depth=depth, referer=response.url, seed=seed)
+            self.admission.follow(location, kind, depth=depth, referer=response.url, seed=seed)
         mime = content_mime(body, content_type)
         links_base = response.url if _has_links(status, mime) else None
-        # A PDF is never read here, whatever the worker's backlog: its text takes up to
-        # seconds, in which this process would fetch nothing.
-        worker_reads = self.links_pending < self.worker_backlog or mime in WORKER_ONLY_TYPES
-        if self.links_from_worker and worker_reads:
+        if self.reading.worker_reads(mime):
             capture.links_base = links_base  # the worker reads text and links
             if links_base is not None:
-                self.links_pending += 1
+                self.reading.sent()
         else:
             # No worker (--no-warc), or it is behind: this process reads the page, text too
             # for the worker, so that neither process waits for the other.
-            text = self.links_from_worker
+            text = self.reading.by_worker
             reading = read_body(body, content_type, text=text, links_base=links_base)
             if text:
                 capture.content, capture.document = None, reading.document
                 if links_base is not None or reading.document is not None:
-                    self.stats_inc("archiver/pages_read_in_crawl")
-            links = [(link.url, link.kind.value) for link in reading.links]
-            self._follow_links(links, depth, response.url)
+                    self.stats.inc_value("archiver/pages_read_in_crawl")
+            links = [(link.url, link.kind) for link in reading.links]
+            self.admission.follow_links(links, depth, response.url)
         yield capture
 
-    def admit_links(self, base: str, depth: int, links: list[tuple[str, str]]) -> bool:
+    def _links_read(self, base: str, depth: int, links: list[tuple[str, LinkKind]]) -> bool:
         """Follow the links the archive worker read from the page at ``base`` (its capture's
         links_base and depth), and commit them. False: the frontier could not be written (a
         full disk; the crawl stops), so they are not on disk.
@@ -359,46 +290,20 @@ class ArchiveSpider(scrapy.Spider):
         The requests they make room for are sent by ``start``, which this wakes: the
         callbacks keep the window full while anything is queued.
         """
-        self.links_pending -= 1
         try:
-            self._follow_links(links, depth, base)
+            self.admission.follow_links(links, depth, base)
             self.frontier.commit()
         except sqlite3.Error as exc:
             self.frontier_failed(exc)
             return False
         finally:
-            if self._wake is not None:
-                self._wake.set()
+            self.window.wake()
         return True
 
-    def _follow_links(self, links: list[tuple[str, str]], depth: int, referer: str) -> None:
-        """Follow the links found on a page ``depth`` hops from a seed."""
-        known = self._admitted_urls
-        for url, kind in links:
-            if url in known:  # most links are to pages admitted already: the site's navigation
-                continue
-            link_kind = LinkKind(kind)
-            link_depth = depth + 1 if link_kind is LinkKind.NAVIGATION else depth
-            self._follow(url, link_kind, depth=link_depth, referer=referer)
-
     def frontier_failed(self, exc: sqlite3.Error) -> None:
-        """A frontier commit failed (a full disk): the crawl stops, and the URLs admitted in
-        the transaction it lost are no longer known to be admitted."""
-        self._admitted_urls.clear()
+        """A frontier commit failed (a full disk): the crawl stops."""
+        self.admission.forget()
         stop_on_write_error(self.crawler, exc)
-
-    def _admitted(self, url: str) -> None:
-        if len(self._admitted_urls) >= _ADMITTED_URLS:
-            self._admitted_urls.clear()  # crude, but bounded; the URLs in use come back at once
-        self._admitted_urls.add(url)
-
-    def _confirmed_payload(
-        self, exchange: Exchange, previous: UrlCapture | None
-    ) -> StoredPayload | None:
-        """The stored payload a 304 confirms, if this was our conditional request's answer."""
-        if exchange.status != 304 or previous is None:
-            return None
-        return self._run.index.payload(previous.digest)
 
     @_committed
     def parse_robots(self, response: Response) -> Iterator[Capture | Request]:
@@ -411,32 +316,19 @@ class ArchiveSpider(scrapy.Spider):
                 body,
                 exchange.content_type,
                 kind=LinkKind.REQUISITE,
-                previous=self._run.index.capture(exchange.url),
+                previous=self.run.index.capture(exchange.url),
             )
         for_origin: str = response.meta[_ROBOTS_FOR]
         location = redirect_target(response)
         if location is None:
-            status = response.status
-            if exchange is not None and 200 <= status < 300 and _is_html(exchange, body):
-                # A web page where robots.txt should be (a catch-all handler): not rules.
-                self.stats_inc("archiver/robots/html_ignored")
-                self.logger.info("%s is an HTML page, not robots.txt: ignored", response.url)
-                status = 404
-            yield from self._release(for_origin, status, body)
-            for sitemap in self.robots.sitemaps(for_origin):
-                self._sitemap(sitemap, for_origin)
+            is_html = exchange is not None and _is_html(exchange, body)
+            yield from self.robots.answered(
+                for_origin, response.url, response.status, body, is_html=is_html
+            )
+            for sitemap in self.robots.rules.sitemaps(for_origin):
+                self.sitemaps.schedule(sitemap, for_origin)
             return
-        hops = response.meta.get(_HOPS, 0) + 1
-        # RFC 9309 2.3.1.2: follow at least five redirects. Only on the same host: a
-        # redirect must not take the crawl to a host the operator did not put in scope.
-        if (
-            hops <= MAX_ROBOTS_REDIRECTS
-            and hostname(location) == hostname(for_origin)
-            and self._admit_robots(location, for_origin, hops)
-        ):
-            yield self._send(self._robots_request(location, for_origin, hops))
-        else:  # treated as unavailable, which RFC 9309 reads as "no restrictions"
-            yield from self._release(for_origin, 404)
+        yield from self.robots.redirected(for_origin, location, response.meta.get(_HOPS, 0) + 1)
 
     @_committed
     def parse_sitemap(self, response: Response) -> Iterator[Capture | Request]:
@@ -447,156 +339,38 @@ class ArchiveSpider(scrapy.Spider):
         if not 200 <= exchange.status < 300:
             return
         body = self._decoded(response.url, exchange.response_body, exchange.response_head)
-        if response.url.endswith(".gz") and body[:2] == b"\x1f\x8b":  # sitemap.xml.gz
-            body = decode_content(body, "gzip", self.max_text).content
-        found = parse_sitemap(body)
-        self.stats_inc("archiver/sitemaps/read")
-        for url in found.pages:
-            self._follow(url, LinkKind.NAVIGATION, depth=1, referer=response.url)
-        for url in found.sitemaps:
-            self._sitemap(url, origin(response.url))
-
-    def _admit_robots(self, url: str, for_origin: str, hops: int) -> bool:
-        """Record a robots.txt fetch (or a redirect of one) in the frontier; False if known.
-
-        Not queued: it is sent at once, since the origin's other URLs wait for it; its
-        priority puts it first if a resume queues it again."""
-        entry = Entry(
-            seen_key(url), url, ROLE_ROBOTS, LinkKind.REQUISITE.value, 0,
-            for_origin=for_origin, hops=hops,
-        )  # fmt: skip
-        return self.frontier.add(entry, queued=False, priority=_PRIORITY_ROBOTS)
-
-    def _sitemap(self, url: str, for_origin: str) -> None:
-        """Fetch a sitemap robots.txt (or a sitemap index) names, on the same host only."""
-        key = seen_key(url)
-        if key in self.frontier or hostname(url) != hostname(for_origin):
-            return
-        if self.sitemaps_fetched >= MAX_SITEMAPS:
-            self.stats_inc("archiver/sitemaps/too_many")
-            return
-        self._queue(Entry(key, url, ROLE_SITEMAP, LinkKind.REQUISITE.value, 0))
-        self.sitemaps_fetched += 1
-
-    def _sitemap_request(self, url: str) -> Request:
-        return Request(
-            url,
-            callback=self.parse_sitemap,
-            errback=self.on_error,
-            priority=PRIORITY_REQUISITE,
-            dont_filter=True,
-            meta={_KIND: LinkKind.REQUISITE.value, _DEPTH: 0},
-        )
+        self.sitemaps.read(response.url, body)
 
     @_committed
     def on_error(self, failure: Failure) -> Iterator[Request]:
         """No response at all (DNS, refused, timeout, TLS): nothing to archive, say why."""
         request: Request = failure.request  # type: ignore[attr-defined]
         name = type(failure.value).__name__
-        self.stats_inc(f"archiver/fetch_errors/{name}")
-        self._run.notable.failed(request.url, f"{name}: {failure.getErrorMessage()}")
+        self.stats.inc_value(f"archiver/fetch_errors/{name}")
+        self.run.notable.failed(request.url, f"{name}: {failure.getErrorMessage()}")
         self.logger.warning(
             "fetch failed: %s (%s: %s)", request.url, name, failure.getErrorMessage()
         )
         for_origin = request.meta.get(_ROBOTS_FOR)
         if for_origin:
-            yield from self._release(for_origin, None)
+            yield from self.robots.release(for_origin, None)
 
-    # -- following links ---------------------------------------------------------------------
-
-    def _follow(
-        self, url: str, kind: LinkKind, *, depth: int, referer: str | None, seed: bool = False
-    ) -> None:
-        """Admit a link into the frontier's queue, unless seen, out of scope or a trap."""
-        if not is_http(url):
-            self.stats_inc("archiver/links/not_http")
-            return
-        key = seen_key(url)
-        if key in self.frontier:
-            self._admitted(url)
-            return
-        trap = self.traps.reason(url)
-        if trap:
-            self.stats_inc(f"archiver/traps/{trap}")
-            self.logger.info("not following %s: looks like a crawler trap (%s)", url, trap)
-            return
-        if seed and not self.scope.allows_page(url) and not self.scope.excluded(url):
-            # Seeds are in scope by definition, and so is where a seed redirects to (http to
-            # https, bare host to www.): otherwise the crawl would stop at the redirect.
-            self.scope = self.scope.with_prefix(default_prefix(url))
-            self.frontier.add_scope_prefix(default_prefix(url))
-            self.stats_inc("archiver/seeds/scope_added")
-            self.logger.info("seed %s: added %s to the scope", url, default_prefix(url))
-        if kind is LinkKind.NAVIGATION:
-            if not self.scope.allows_page(url):
-                self.stats_inc("archiver/links/out_of_scope")
-                return
-            if self.max_depth and depth > self.max_depth:
-                self.stats_inc("archiver/links/max_depth")
-                return
-            if self.max_pages and self.pages_scheduled >= self.max_pages:
-                self.stats_inc("archiver/links/max_pages")
-                return
-            self.pages_scheduled += 1
-        elif not self.scope.allows_requisite(url, referer or url):
-            self.stats_inc("archiver/links/out_of_scope")
-            return
-        self._queue(Entry(key, url, ROLE_PAGE, kind.value, depth, seed=seed, referer=referer))
-        self._admitted(url)
-
-    def _queue(self, entry: Entry) -> None:
-        # Requisites complete a page already taken: they go before the next page.
-        self.frontier.add(entry, priority=_PRIORITIES.get((entry.role, entry.kind), 1))
+    # -- requests ----------------------------------------------------------------------------
 
     def _page_request(self, entry: Entry) -> Request:
         url, referer = entry.url, entry.referer
         headers = {"Referer": referer} if referer and not _downgrade(referer, url) else {}
-        previous = self._run.index.capture(url)
-        headers.update(self._conditional_headers(previous))
+        previous = self.run.index.capture(url)
+        headers.update(self.revalidation.headers(previous))
         return Request(
             url,
             callback=self.parse,
             errback=self.on_error,
             headers=headers,
-            priority=PRIORITY_PAGE if entry.kind == _NAVIGATION else PRIORITY_REQUISITE,
+            priority=PRIORITY_PAGE if entry.kind is LinkKind.NAVIGATION else PRIORITY_REQUISITE,
             dont_filter=True,  # the frontier already decided; skip Scrapy's dupefilter
             meta={_KIND: entry.kind, _DEPTH: entry.depth, _SEED: entry.seed, _PREVIOUS: previous},
         )
-
-    def _conditional_headers(self, previous: UrlCapture | None) -> dict[str, str]:
-        """If-None-Match / If-Modified-Since for a URL whose 200 is stored and fresh."""
-        if previous is None or previous.status != 200:
-            return {}
-        if not (previous.etag or previous.last_modified):
-            return {}
-        stored = self._run.index.payload(previous.digest)
-        if stored is None or not is_fresh(stored, self.max_age):
-            return {}  # nothing to confirm, or time for a fresh full copy
-        headers = {}
-        if previous.etag:
-            headers["If-None-Match"] = previous.etag
-        if previous.last_modified:
-            headers["If-Modified-Since"] = previous.last_modified
-        self.stats_inc("archiver/conditional_requests")
-        return headers
-
-    def _gate(self, request: Request) -> Iterator[Request]:
-        url_origin = origin(request.url)
-        if not self.robots.known(url_origin):
-            self.robots.begin(url_origin)
-            self.robots.wait(url_origin, request)
-            robots_url = url_origin + "/robots.txt"
-            self._admit_robots(robots_url, url_origin, 0)
-            yield self._send(self._robots_request(robots_url, url_origin, 0))
-            return
-        verdict = self.robots.verdict(url_origin, request.url)
-        if verdict == "pending":
-            self.robots.wait(url_origin, request)
-        elif verdict == "allow":
-            yield self._send(request)
-        else:
-            self.stats_inc("archiver/robots/disallowed")
-            self.logger.info("robots.txt disallows %s", request.url)
 
     def _robots_request(self, url: str, for_origin: str, hops: int) -> Request:
         return Request(
@@ -605,23 +379,26 @@ class ArchiveSpider(scrapy.Spider):
             errback=self.on_error,
             priority=PRIORITY_ROBOTS,
             dont_filter=True,
-            meta={_ROBOTS_FOR: for_origin, _HOPS: hops, _KIND: LinkKind.REQUISITE.value, _DEPTH: 0},
+            meta={_ROBOTS_FOR: for_origin, _HOPS: hops, _KIND: LinkKind.REQUISITE, _DEPTH: 0},
         )
 
-    def _release(self, for_origin: str, status: int | None, body: bytes = b"") -> Iterator[Request]:
-        # Kept so a resumed run obeys the same rules without fetching robots.txt again.
-        self.frontier.settle_robots(for_origin, status, body[:MAX_ROBOTS_BYTES])
-        for request in self.robots.settle(for_origin, status, body):
-            assert isinstance(request, Request)
-            yield from self._gate(request)
+    def _sitemap_request(self, url: str) -> Request:
+        return Request(
+            url,
+            callback=self.parse_sitemap,
+            errback=self.on_error,
+            priority=PRIORITY_REQUISITE,
+            dont_filter=True,
+            meta={_KIND: LinkKind.REQUISITE, _DEPTH: 0},
+        )
 
     # -- reading responses -------------------------------------------------------------------
 
     def _exchange(self, response: Response) -> Exchange | None:
-        exchange = response.meta.pop(EXCHANGE_KEY, None)
+        exchange: Exchange | None = response.meta.pop(EXCHANGE_KEY, None)
         if exchange is None:
             # Only a response that bypassed the capture middleware could get here: a bug.
-            self.stats_inc("archiver/exchanges_missing")
+            self.stats.inc_value("archiver/exchanges_missing")
             self.logger.error("no captured exchange for %s; it is not in the WARC", response.url)
         return exchange
 
@@ -629,24 +406,12 @@ class ArchiveSpider(scrapy.Spider):
         """The content for links and text: Content-Encoding undone, at most max_text bytes."""
         decoded = decode_content(payload, header_value(head, b"content-encoding"), self.max_text)
         if decoded.capped:
-            self.stats_inc("archiver/decode/capped")
+            self.stats.inc_value("archiver/decode/capped")
             self.logger.warning("%s: content past %d bytes not read for text", url, self.max_text)
         if decoded.error:
-            self.stats_inc("archiver/decode/errors")
+            self.stats.inc_value("archiver/decode/errors")
             self.logger.warning("%s: content not decoded: %s", url, decoded.error)
         return decoded.content
-
-    @property
-    def _run(self) -> Run:
-        return Run.of(self.crawler)
-
-    def stats_inc(self, key: str) -> None:
-        assert self.crawler.stats is not None
-        self.crawler.stats.inc_value(key)
-
-    def stats_set(self, key: str, value: object) -> None:
-        assert self.crawler.stats is not None
-        self.crawler.stats.set_value(key, value)
 
 
 def redirect_target(response: Response) -> str | None:
@@ -673,3 +438,4 @@ def _is_html(exchange: Exchange, body: bytes) -> bool:
 def _downgrade(referer: str, url: str) -> bool:
     """Browsers send no Referer from an https page to an http URL; neither do we."""
     return referer.startswith("https:") and url.startswith("http:")
+

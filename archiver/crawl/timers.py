@@ -27,14 +27,15 @@ def _nothing() -> None:
 
 
 class TimerSweep:
-    def __init__(self, crawler: Crawler) -> None:
+    def __init__(self) -> None:
         self._loop = task.LoopingCall(_nothing)
-        crawler.signals.connect(self.engine_started, signal=signals.engine_started)
-        crawler.signals.connect(self.engine_stopped, signal=signals.engine_stopped)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> TimerSweep:
-        return cls(crawler)
+        sweep = cls()
+        crawler.signals.connect(sweep.engine_started, signal=signals.engine_started)
+        crawler.signals.connect(sweep.engine_stopped, signal=signals.engine_stopped)
+        return sweep
 
     def engine_started(self) -> None:
         self._loop.start(SWEEP_SECONDS, now=False)

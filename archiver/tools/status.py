@@ -22,16 +22,16 @@ from archiver.collection.layout import Collection, count_lines, run_id_time
 from archiver.collection.lock import LockState, read_lock
 from archiver.collection.runs import SummaryFile, summary_files
 from archiver.collection.summary import SummaryError
+from archiver.model import defaults
 from archiver.model.dedup import DedupCounts
 from archiver.model.errors import CollectionError
+from archiver.model.fingerprint import Fingerprint
 from archiver.model.stops import StopReason
 from archiver.tools.charts import human_bytes
 
 # Rows of the run table. With every other line the report has, the worst case (a crawl
 # running, WARCs left open, a resume command) stays within a 24-line terminal.
 DEFAULT_RUNS = 5
-# The crawl options that go into a run's fingerprint (run.fingerprint) besides seeds and robots.
-_LIST_OPTIONS = (("--scope", "scope"), ("--allow-host", "allow_hosts"), ("--exclude", "exclude"))
 
 
 @dataclass(slots=True)
@@ -219,24 +219,23 @@ def _dedup_counts(root: Path) -> DedupCounts | None:
         return None  # another index class's file, or one being created right now
 
 
-def resume_command(root: Path, fingerprint: dict[str, Any]) -> str:
+def resume_command(root: Path, fingerprint: Fingerprint) -> str:
     """The crawl command that resumes a run: its fingerprint is what a resume must match."""
-    words = ["archiver", "crawl", *_strings(fingerprint.get("seeds")), "--output", str(root)]
-    for option, key in _LIST_OPTIONS:
-        for value in _strings(fingerprint.get(key)):
+    words = ["archiver", "crawl", *fingerprint.seeds, "--output", str(root)]
+    for option, values in (
+        ("--scope", fingerprint.scope),
+        ("--allow-host", fingerprint.allow_hosts),
+        ("--exclude", fingerprint.exclude),
+    ):
+        for value in values:
             words += [option, value]
-    robots = fingerprint.get("robots")
-    if isinstance(robots, str) and robots != "obey":
-        words += ["--robots", robots]
+    if fingerprint.robots != defaults.ROBOTS:
+        words += ["--robots", fingerprint.robots]
     return shlex.join(words)
 
 
 def _relative(collection: Collection, path: Path) -> str:
     return str(path.relative_to(collection.root))
-
-
-def _strings(value: Any) -> list[str]:
-    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
 
 # --- rendering ----------------------------------------------------------------------------------
