@@ -41,7 +41,6 @@ logger = logging.getLogger(__name__)
 FILENAME = "frontier.sqlite3"
 
 
-
 class Role(StrEnum):
     """What an admitted URL is fetched for; the frontier stores the value."""
 
@@ -88,9 +87,7 @@ _ENTRY_COLUMNS = "key, url, role, kind, depth, seed, referer, for_origin, hops"
 
 def _entry(row: tuple) -> Entry:
     key, url, role, kind, depth, seed, referer, for_origin, hops = row
-    return Entry(
-        key, url, Role(role), LinkKind(kind), depth, bool(seed), referer, for_origin, hops
-    )
+    return Entry(key, url, Role(role), LinkKind(kind), depth, bool(seed), referer, for_origin, hops)
 
 
 class Frontier:
@@ -197,9 +194,9 @@ class Frontier:
             yield _entry(row)
 
     def count(self, role: Role, kind: LinkKind | None = None) -> int:
-        query, args = "SELECT count(*) FROM urls WHERE role = ?", [role]
+        query, args = "SELECT count(*) FROM urls WHERE role = ?", [str(role)]
         if kind is not None:
-            query, args = query + " AND kind = ?", [role, kind]
+            query, args = query + " AND kind = ?", [str(role), str(kind)]
         return self._db.execute(query, args).fetchone()[0]
 
     # -- robots.txt and scope ---------------------------------------------------------------

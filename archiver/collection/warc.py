@@ -21,6 +21,7 @@ from typing import BinaryIO
 
 from isal import isal_zlib
 from warcio.archiveiterator import ArchiveIterator
+from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.timeutils import datetime_to_iso_date
 from warcio.warcwriter import WARCWriter
@@ -238,7 +239,7 @@ class WarcFileWriter:
 
     def _http_record(
         self, url: str, kind: str, head: bytes, body: bytes, headers: dict[str, str]
-    ) -> object:
+    ) -> ArcWarcRecord:
         # Digests computed here from the bytes at hand: warcio would read them back out of
         # the record's stream to compute the same.
         if "WARC-Payload-Digest" not in headers:
@@ -255,7 +256,7 @@ class WarcFileWriter:
 
     def _revisit_record(
         self, exchange: Exchange, revisit: Revisit, headers: dict[str, str]
-    ) -> object:
+    ) -> ArcWarcRecord:
         headers.update(
             {
                 "WARC-Profile": revisit.profile,
@@ -293,7 +294,7 @@ class WarcFileWriter:
         self._file = None
         self._path = None
 
-    def _write(self, out: BinaryIO, record: object) -> RecordLocation:
+    def _write(self, out: BinaryIO, record: ArcWarcRecord) -> RecordLocation:
         """Compress the record into memory, then write it as one piece.
 
         A failed write (a full disk) can then leave at most one partial member, which is cut
@@ -317,7 +318,7 @@ class WarcFileWriter:
         self.bytes_written += length
         assert self._path is not None
         return RecordLocation(
-            record_id=record.rec_headers.get_header("WARC-Record-ID"),  # type: ignore[attr-defined]
+            record_id=record.rec_headers.get_header("WARC-Record-ID"),
             filename=self._path.name.removesuffix(OPEN_SUFFIX),
             offset=offset,
             length=length,

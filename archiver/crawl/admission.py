@@ -92,9 +92,7 @@ class Admission:
         self._remember(url)
         return True
 
-    def follow_links(
-        self, links: Iterable[tuple[str, LinkKind]], depth: int, referer: str
-    ) -> None:
+    def follow_links(self, links: Iterable[tuple[str, LinkKind]], depth: int, referer: str) -> None:
         """Follow the links found on a page ``depth`` hops from a seed."""
         known = self._admitted_urls
         for url, kind in links:

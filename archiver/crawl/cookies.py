@@ -15,7 +15,10 @@ from scrapy.http import Response
 
 
 class LeanCookiesMiddleware(CookiesMiddleware):
-    def process_request(self, request: Request) -> Request | Response | None:
+    # Without Scrapy's deprecated ``spider`` argument: Scrapy 2.19 passes it only to methods
+    # that still take it (and warns), so these override the base signatures on purpose.
+
+    def process_request(self, request: Request) -> Request | Response | None:  # type: ignore[override]
         if request.cookies or request.meta.get("dont_merge_cookies", False):
             return super().process_request(request)
         if not len(self.jars[request.meta.get("cookiejar")]):
@@ -23,7 +26,7 @@ class LeanCookiesMiddleware(CookiesMiddleware):
             return None
         return super().process_request(request)
 
-    def process_response(self, request: Request, response: Response) -> Request | Response:
+    def process_response(self, request: Request, response: Response) -> Request | Response:  # type: ignore[override]
         if b"Set-Cookie" not in response.headers:
             return response
         return super().process_response(request, response)

@@ -163,13 +163,13 @@ class ArchivePipeline:
         from twisted.internet import reactor  # the one Scrapy installed; not at import time
 
         self.worker.open(self.config, self.frontier_path)
-        reactor.addReader(self._watch)  # type: ignore[attr-defined]
+        reactor.addReader(self._watch)
         self._watching = True
         if self.worker.ready:
             if self.reading is not None:
                 self.reading.worker_opened()  # pages are read in the worker from now on
         else:  # it says why, and the crawl stops before it fetches much
-            reactor.callLater(0, self._take_messages)  # type: ignore[attr-defined]
+            reactor.callLater(0, self._take_messages)
 
     def process_item(self, item: Any) -> Any:
         if isinstance(item, Capture):
@@ -206,7 +206,7 @@ class ArchivePipeline:
 
         if self._watching:
             self._watching = False
-            reactor.removeReader(self._watch)  # type: ignore[attr-defined]
+            reactor.removeReader(self._watch)
 
     def _handle(self, messages: list[FromWorker]) -> None:
         for message in messages:

@@ -30,7 +30,7 @@ def run_crawl(overrides: dict[str, Any], run: Run) -> RunSummary:
     process.start()
     if failures:  # the crawl never began (a spider or component that could not be built)
         raise ArchiverError(f"the crawl could not start: {failures[0].getErrorMessage()}")
-    extension = crawler.extensions.middlewares and next(
+    extension = next(
         (e for e in crawler.extensions.middlewares if isinstance(e, RunExtension)), None
     )
     if extension is None or extension.summary is None:

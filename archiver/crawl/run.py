@@ -163,9 +163,7 @@ class Run:
             self.lock.release()
 
 
-def _resume(
-    collection: Collection, frontier: Frontier, wanted: Fingerprint, restart: bool
-) -> int:
+def _resume(collection: Collection, frontier: Frontier, wanted: Fingerprint, restart: bool) -> int:
     """Whether to resume the run the frontier belongs to: how many resumes then, or 0."""
     run_id = frontier.run_id
     if run_id is None or _finished(collection, run_id):

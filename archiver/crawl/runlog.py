@@ -70,9 +70,7 @@ def page_changes(stats: dict[str, Any], run: Run) -> PageChanges:
     )
 
 
-def build_summary(
-    stats: dict[str, Any], run: Run, reason: str, ended: datetime
-) -> RunSummary:
+def build_summary(stats: dict[str, Any], run: Run, reason: str, ended: datetime) -> RunSummary:
     """The run's summary, from the crawl's stats and the run's own records."""
     collection = run.collection
     notable = run.notable.summary()

@@ -99,7 +99,7 @@ def _committed(
 class ArchiveSpider(scrapy.Spider):
     name = "archive"
     # Site spiders set these; ``archiver crawl`` and ``-s ARCHIVER_SEEDS=`` override them.
-    start_urls: ClassVar[list[str]] = []
+    start_urls = []  # noqa: RUF012 - Scrapy's own instance attribute, a list
     scope_prefixes: ClassVar[list[str]] = []
     allowed_hosts: ClassVar[list[str]] = []
 
@@ -438,4 +438,3 @@ def _is_html(exchange: Exchange, body: bytes) -> bool:
 def _downgrade(referer: str, url: str) -> bool:
     """Browsers send no Referer from an https page to an http URL; neither do we."""
     return referer.startswith("https:") and url.startswith("http:")
-

@@ -282,7 +282,7 @@ def _parse_srcset(srcset: str) -> list[str]:
     a URL only at its very end (followed by whitespace or the end); after a URL, the
     descriptors run to the next comma.
     """
-    urls = []
+    urls: list[str] = []
     position, length = 0, len(srcset)
     while True:
         while position < length and (srcset[position].isspace() or srcset[position] == ","):

@@ -101,7 +101,7 @@ def render_text(report: VerifyReport) -> str:
 
 
 def _sections(report: VerifyReport) -> list[tuple[str, tuple[str, ...], str]]:
-    sections = [
+    sections: list[tuple[str, tuple[str, ...], str]] = [
         ("manifest.jsonl", (MANIFEST,), _count(report.manifest_lines, "line")),
         (
             "indexes/",
