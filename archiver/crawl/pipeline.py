@@ -14,14 +14,12 @@ import json
 import logging
 import platform
 import socket
-import sqlite3
 from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scrapy.exceptions import NotConfigured
-from scrapy.utils.defer import deferred_from_coro
 from twisted.internet.interfaces import IReadDescriptor
 from zope.interface import implementer
 
@@ -43,7 +41,7 @@ from archiver.archive.protocol import (
 from archiver.archive.worker import ArchiveWorker
 from archiver.crawl.options import CrawlOptions
 from archiver.crawl.run import Run
-from archiver.model.errors import write_error_reason
+from archiver.crawl.stopping import stop_crawl
 from archiver.model.stops import StopReason
 
 if TYPE_CHECKING:
@@ -90,26 +88,6 @@ def archive_config(options: CrawlOptions, run: Run) -> ArchiveConfig:
         checkpoint_captures=options.checkpoint_captures,
         checkpoint_seconds=options.checkpoint_seconds,
     )
-
-
-def stop_on_write_error(crawler: Crawler, exc: OSError | sqlite3.Error) -> None:
-    """A collection that cannot be written ends the run: crawling on would lose every capture.
-
-    The WARC files stay whole (the writer cuts a failed record off again); the next run of
-    the same command repairs what was left half-written and resumes the run.
-    """
-    assert crawler.stats is not None
-    crawler.stats.inc_value("archiver/not_archived")
-    stop_crawl(crawler, write_error_reason(exc), f"cannot write to the collection ({exc})")
-
-
-def stop_crawl(crawler: Crawler, reason: StopReason, message: str) -> None:
-    """End the crawl once, for the first *reason* given: it becomes the run's stop reason."""
-    assert crawler.stats is not None and crawler.engine is not None
-    if crawler.stats.get_value("archiver/stop_reason") is None:
-        logger.critical("%s; stopping the crawl", message)
-        crawler.stats.set_value("archiver/stop_reason", reason)
-        deferred_from_coro(crawler.engine.close_spider_async(reason=reason))
 
 
 class ArchivePipeline:

@@ -37,13 +37,13 @@ from archiver.collection.frontier import Entry, Role
 from archiver.crawl.admission import Admission, Count
 from archiver.crawl.capture import EXCHANGE_KEY
 from archiver.crawl.options import CrawlOptions
-from archiver.crawl.pipeline import stop_on_write_error
 from archiver.crawl.reading import PageReading
 from archiver.crawl.resume import restore
 from archiver.crawl.revalidation import Revalidation
 from archiver.crawl.robotsgate import RobotsGate
 from archiver.crawl.run import Run
 from archiver.crawl.sitemaps import Sitemaps
+from archiver.crawl.stopping import stop_on_write_error
 from archiver.crawl.window import RequestWindow
 from archiver.model.dedup import UrlCapture
 from archiver.model.exchange import Exchange
