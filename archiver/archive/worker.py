@@ -32,8 +32,8 @@ from archiver.archive.protocol import (
     ToWorker,
 )
 
-# Captures are sent from the crawl's own thread: a sender thread measured 6% slower, as the
-# two threads contend for the GIL. A pipe this large (Linux's default limit for one that is
+# Captures are sent from the crawl's own thread: a sender thread was slower (make bench), as
+# the two threads contend for the GIL. A pipe this large (Linux's default limit for one that is
 # not privileged) holds about 40 pages, so the crawl waits only while the worker is that far
 # behind, e.g. in a checkpoint's fsync; that wait is also what bounds the memory.
 PIPE_BYTES = 1 << 20

@@ -41,7 +41,7 @@ def url_key(url: str) -> str:
 
 @cache
 def _surt() -> Callable[[str], str]:
-    # Imported on first use: surt brings tldextract and requests (90 ms), which the crawl
+    # Imported on first use: surt brings tldextract and requests, slow to import, which the crawl
     # process does not need and the archive worker can load after the crawl has begun.
     from surt import surt
 

@@ -88,16 +88,10 @@ class WrittenExchange:
     warc_date_14: str  # the same instant as the 14-digit timestamp CDX and replay URLs use
 
 
-# warcio compresses with zlib at level 9; compression was then the archive worker's largest
-# cost. ISA-L (Intel's storage library, through python-isal) writes the same format, standard
-# deflate in gzip members that every gzip reader reads, several times faster. The 10,007
-# records of make bench's 5,000 pages, compressed one member each (best of 3):
-#
-#   zlib-ng level 6   44,399,432 bytes  1.31 s     ISA-L level 3  45,580,186 bytes  0.38 s
-#   zlib-ng level 3   45,288,097 bytes  0.97 s     ISA-L level 2  46,370,047 bytes  0.33 s
-#
-# ISA-L's level 3 (its highest) is 1.03x zlib-ng level 6's bytes, and 0.991x what wget writes
-# with zlib at level 9 (45,978,298), in 0.29x the time.
+# warcio compresses with zlib at level 9, which was the archive worker's largest cost. ISA-L
+# (Intel's storage library, through python-isal) writes the same format, standard deflate in
+# gzip members that every gzip reader reads, several times faster at its highest level, for
+# about as many bytes as wget's zlib at level 9 (bench/README.md has the comparison).
 GZIP_LEVEL = 3
 
 

@@ -1,7 +1,7 @@
 """Scrapy's cookie handling, without its cost on the many sites that set no cookies.
 
 Scrapy's CookiesMiddleware runs http.cookiejar for every request and response, cookies or
-none: a seventh of a static crawl's CPU. This subclass skips that work exactly where it cannot
+none: a real share of a static crawl's CPU. This subclass skips that work exactly where it cannot
 change anything: a request with no cookies of its own while its jar is empty gets no Cookie
 header either way, and a response without Set-Cookie adds nothing to the jar. Every other case
 is Scrapy's own code, so old sites that keep sessions in cookies are captured as before.

@@ -40,9 +40,9 @@ def run_crawl(overrides: dict[str, Any], run: Run) -> RunSummary:
 
 def _collect_less_often() -> None:
     """Scrapy and Twisted allocate dozens of objects per request, and CPython looks for
-    reference cycles every 700 allocations: measured, a tenth of a static crawl's CPU (make
-    bench). What start-up made is frozen out of every collection, and the youngest
-    generation is collected every 50,000 allocations, which holds a few MB of garbage at most.
+    reference cycles every 700 allocations, a real share of a static crawl's CPU (make bench).
+    What start-up made is frozen out of every collection, and the youngest generation is
+    collected far less often, which holds a few MB of garbage at most.
     """
     gc.freeze()
     gc.set_threshold(50_000, 50, 100)

@@ -97,7 +97,7 @@ ITEM_PIPELINES = {"archiver.crawl.pipeline.ArchivePipeline": 500}
 # (TelnetConsole, RemoteControl), and feeds export items, while archiver's output is the
 # collection (FeedExporter would still handle the item_scraped signal of every capture). Left
 # out of the base rather than set to None in EXTENSIONS, where Scrapy imports each class named
-# to compare it: RemoteControl's import (aiohttp) alone took 90 ms of every run's start-up.
+# to compare it: RemoteControl's import (aiohttp) alone slowed every run's start-up.
 EXTENSIONS_BASE = {
     f"scrapy.extensions.{name}": 0
     for name in (
@@ -122,7 +122,7 @@ TELNETCONSOLE_ENABLED = False
 LOG_FORMATTER = "archiver.crawl.logformat.PageLogFormatter"
 # Scrapy's start-up "Versions" line, without "Platform": platform.platform() runs `uname -p`
 # in a subprocess, a fork of the crawl process at every start (which make bench's per-process
-# peak RSS caught now and then as a third 66 MB process). The warcinfo records the software.
+# peak RSS caught now and then as a third large process). The warcinfo records the software.
 LOG_VERSIONS = [
     "lxml", "libxml2", "cssselect", "parsel", "w3lib", "Twisted", "Python", "pyOpenSSL",
     "cryptography",
@@ -143,7 +143,7 @@ CONCURRENT_REQUESTS = defaults.CONCURRENCY
 CONCURRENT_REQUESTS_PER_DOMAIN = defaults.CONCURRENCY
 # The pipelines never wait, so items gain nothing from running side by side; and Scrapy starts
 # this many asyncio worker tasks for every callback's output (100 by default: 100 tasks per
-# page, a quarter of the crawl's CPU on a 2,000-page site).
+# page, a large share of the crawl's CPU).
 CONCURRENT_ITEMS = 1
 DOWNLOAD_DELAY = defaults.DELAY
 DOWNLOAD_TIMEOUT = defaults.TIMEOUT

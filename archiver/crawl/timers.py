@@ -4,9 +4,9 @@ Scrapy arms a download timeout for every request (``reactor.callLater``) and can
 the answer comes; Twisted leaves a cancelled call in its heap and drops such calls only in
 ``runUntilCurrent``. The select and epoll reactors run that on every loop turn, but the asyncio
 reactor, which Scrapy uses, runs it only when a timed call falls due. With nothing due sooner
-than DOWNLOAD_TIMEOUT, a crawl kept that many seconds of cancelled calls: 73,000 of them at
-660 pages/s, about 25 MB of the crawl process, and memory that grew with the crawl's length
-(make bench's 100,000-page crawl). A call due every second makes Twisted drop them as it goes.
+than DOWNLOAD_TIMEOUT, a crawl kept that many seconds of cancelled calls, and memory that grew
+with the crawl's length (bench/README.md). A call due every second makes Twisted drop them as
+it goes.
 """
 
 from __future__ import annotations

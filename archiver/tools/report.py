@@ -93,7 +93,7 @@ def _run_id(summary: RunSummary) -> str:
 @cache
 def _template() -> Template:
     # Imported on first use: the crawl process loads this module at start-up, and needs
-    # Jinja2 (30 ms of imports) only when the run ends.
+    # Jinja2 (a noticeable import) only when the run ends.
     from jinja2 import Environment, PackageLoader, StrictUndefined
 
     env = Environment(

@@ -421,8 +421,8 @@ _SIMPLE_REFERENCE = re.compile(r"(?!//)(?!\.)[A-Za-z0-9_.~%/-]+\Z")
 def _join_simple(base: str, reference: str) -> str | None:
     """urljoin(base, reference) for a plain path reference, without parsing; None otherwise.
 
-    urljoin parses both URLs and rebuilds one, for every link of every page: a quarter of the
-    link extraction's time. tests/test_links.py checks this against urljoin.
+    urljoin parses both URLs and rebuilds one, for every link of every page: a large part of
+    the link extraction's time. tests/test_links.py checks this against urljoin.
     """
     if "/." in reference or not _SIMPLE_REFERENCE.match(reference) or base.find("://") <= 0:
         return None

@@ -50,17 +50,16 @@ __all__ = [
 # Large enough for the text of a long book (and ARCHIVER_MAX_TEXT_BYTES cuts bodies at 10 MB
 # anyway); a PDF this big is mostly scanned images, which hold no text to read.
 MAX_BYTES = 10_000_000
-# A page costs pypdf 0.4 ms (one line) to 1.7 ms (40 lines) here; 1,000 pages bound the time
-# of a file of many tiny pages to well under the time cap, and the text cap (1,000,000
-# characters, about 600 pages of prose) usually stops a real book first.
+# Bounds the time of a file of many tiny pages to well under the time cap; the text cap
+# (about 600 pages of prose) usually stops a real book first.
 MAX_PAGES = 1_000
-# CPU seconds per PDF: 1,000 pages of prose read in about 1.7 s; a hostile file stops here.
+# CPU seconds per PDF: a long real book reads in a fraction of it; a hostile file stops here.
 MAX_SECONDS = 5.0
-# Decoded bytes per stream (pypdf's default: 75 MB). 16 MB of content stream takes pypdf about
-# a second to parse; more would only be cut by the time cap after filling memory.
+# Decoded bytes per stream, below pypdf's default: more would only be cut by the time cap
+# after filling memory.
 MAX_STREAM_BYTES = 16_000_000
-# Operands and operators parsed per content stream (pypdf's default: 2,000,000, which took 3.9 s
-# and 300 MB here). A page of text has a few thousand; only drawings have more.
+# Operands and operators parsed per content stream, below pypdf's default (which took seconds
+# and hundreds of MB). A page of text has a few thousand; only drawings have more.
 MAX_STREAM_TOKENS = 500_000
 
 Outcome = Literal[
@@ -78,8 +77,8 @@ PDF_MAGIC = b"%PDF-"
 
 @cache
 def _configuration() -> pypdf.Configuration:
-    """pypdf's limits, lowered. pypdf is imported only when a PDF comes: the import takes 70 ms
-    and 21 MB, which the crawl process (it never reads a PDF) and most runs need not pay."""
+    """pypdf's limits, lowered. pypdf is imported only when a PDF comes: its import costs time
+    and memory that the crawl process (it never reads a PDF) and most runs need not pay."""
     import pypdf
 
     # Never run an external program (jbig2dec) on a file from the web; text needs no images.
