@@ -32,7 +32,7 @@ class NotASummary(SummaryError):
 
 @dataclass(frozen=True, slots=True)
 class RunSettings:
-    """The settings that decided what the run captured (crawl.run.crawl_settings)."""
+    """The settings that decided what the run captured (crawl.options.CrawlOptions.recorded)."""
 
     seeds: tuple[str, ...] = ()
     scope: tuple[str, ...] = ()

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from archiver.collection.summary import RunSettings
 from archiver.model.fingerprint import Fingerprint
 from archiver.model.modes import ProgressMode, RobotsPolicy
 from archiver.web.traps import TrapRules
@@ -136,23 +137,23 @@ class CrawlOptions:
         scope: list[str],
         allow_hosts: list[str],
         exclude: list[str],
-    ) -> dict[str, Any]:
+    ) -> RunSettings:
         """What decides what a run captures, recorded in warcinfo and the run summary; the
         seeds and scope are the spider's, as it resolved them."""
-        return {
-            "seeds": seeds,
-            "scope": scope,
-            "allow_hosts": allow_hosts,
-            "exclude": exclude,
-            "max_pages": self.max_pages,
-            "max_depth": self.max_depth,
-            "robots": str(self.robots),
-            "user_agent": self.user_agent,
-            "concurrency": self.concurrency,
-            "delay": self.delay,
-            "warc_size": self.warc_size,
-            "warc_prefix": self.warc_prefix,
-            "resolve": list(self.resolve),
-            "recheck": self.recheck,
-            "dedup_max_age_days": self.dedup_max_age,
-        }
+        return RunSettings(
+            seeds=tuple(seeds),
+            scope=tuple(scope),
+            allow_hosts=tuple(allow_hosts),
+            exclude=tuple(exclude),
+            max_pages=self.max_pages,
+            max_depth=self.max_depth,
+            robots=str(self.robots),
+            user_agent=self.user_agent,
+            concurrency=self.concurrency,
+            delay=self.delay,
+            warc_size=self.warc_size,
+            warc_prefix=self.warc_prefix,
+            resolve=self.resolve,
+            recheck=self.recheck,
+            dedup_max_age_days=self.dedup_max_age,
+        )

@@ -39,6 +39,7 @@ from archiver.archive.protocol import (
     Sync,
 )
 from archiver.archive.worker import ArchiveWorker
+from archiver.collection.summary import RunSettings
 from archiver.crawl.options import CrawlOptions
 from archiver.crawl.run import Run
 from archiver.crawl.stopping import stop_crawl
@@ -60,7 +61,7 @@ def software() -> str:
 
 def warcinfo_fields(options: CrawlOptions, run: Run) -> dict[str, str]:
     """What every WARC file says about how it was made (WARC 1.1 annex C fields first)."""
-    recorded = run.describe() if run.describe is not None else {}
+    recorded = run.describe() if run.describe is not None else RunSettings()
     return {
         "software": software(),
         "format": "WARC File Format 1.1",
@@ -72,7 +73,7 @@ def warcinfo_fields(options: CrawlOptions, run: Run) -> dict[str, str]:
         "isPartOf": run.collection.root.resolve().name,
         "description": f"archiver run {run.run_id}",
         "archiver-run-id": run.run_id,
-        "archiver-settings": json.dumps(recorded, sort_keys=True),
+        "archiver-settings": json.dumps(recorded.to_json(), sort_keys=True),
     }
 
 

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from archiver.collection.dedup import open_index
 from archiver.collection.frontier import Frontier
@@ -25,7 +25,7 @@ from archiver.collection.layout import Collection
 from archiver.collection.lock import CollectionLock
 from archiver.collection.repair import repair_collection
 from archiver.collection.runs import previous_run, read_summary
-from archiver.collection.summary import SummaryError
+from archiver.collection.summary import RunSettings, SummaryError
 from archiver.crawl.notable import Notable
 from archiver.crawl.options import CrawlOptions
 from archiver.crawl.timeline import Timeline
@@ -63,7 +63,7 @@ class Run:
     # Set by the spider: who reads pages (the pipeline hands it the worker's links), and what
     # decides what the run captures, as the spider resolved it (warcinfo, summary).
     reading: PageReading | None = None
-    describe: Callable[[], dict[str, Any]] | None = None
+    describe: Callable[[], RunSettings] | None = None
 
     @classmethod
     def of(cls, crawler: Crawler) -> Run:

@@ -83,7 +83,7 @@ def build_summary(stats: dict[str, Any], run: Run, reason: str, ended: datetime)
         finish_reason=StopReason(reason),
         resumes=run.resumes,
         stale_lock_cleared=run.lock.stale,
-        settings=RunSettings.from_json(run.describe() if run.describe is not None else {}),
+        settings=run.describe() if run.describe is not None else RunSettings(),
         counts=RunCounts(
             captures=stats.get("archiver/captures", 0),
             captures_in_run=_lines(collection.index_for(run.run_id)),
