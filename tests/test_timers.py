@@ -19,14 +19,12 @@ SWEEPS_AT_END = 0.5  # seconds the crawl runs on after its last timeout: past on
 _CRAWL = textwrap.dedent(
     f"""
     import asyncio, sys
-    from types import SimpleNamespace
     from twisted.internet import asyncioreactor
     asyncioreactor.install()
     from twisted.internet import reactor
-    from scrapy.signalmanager import SignalManager
     from archiver.crawl.timers import TimerSweep
 
-    sweep = TimerSweep(SimpleNamespace(signals=SignalManager()))
+    sweep = TimerSweep()  # plain values: no crawler needed
     ticks = 0
 
     def answers_arrive():
