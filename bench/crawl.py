@@ -72,6 +72,7 @@ class Mode:
     cleanup: Callable[[Path], None] = lambda _: None  # drop bulky output that is not measured
     needs: str | None = None  # an option that may not exist yet; see unsupported()
     collection: str | None = None  # an archiver collection folder, whose run summary counts
+    env: dict[str, str] | None = None  # added to the environment (another checkout's archiver)
 
 
 def wget_command(url: str, out: Path) -> list[str]:
@@ -99,6 +100,18 @@ def archiver_command(url: str, out: Path) -> list[str]:
 
 def archiver_no_warc_command(url: str, out: Path) -> list[str]:
     return [*archiver_command(url, out), "--no-warc"]
+
+
+def archiver_from(checkout: Path) -> Mode:
+    """The ``archiver`` mode, run from another checkout of the code (``--against``), so that
+    a change is measured side by side with what it changes, in one bench."""
+    return Mode(
+        "archiver-before",
+        archiver_command,
+        "collection/warcs/*.warc.gz",
+        collection="collection",
+        env={"PYTHONPATH": str(checkout.resolve())},
+    )
 
 
 def _drop_files(out: Path) -> None:
@@ -129,11 +142,14 @@ class ChildUsage:
     peak_rss_mb: float
 
 
-def run_child(command: list[str], log: Path) -> ChildUsage:
+def run_child(command: list[str], log: Path, env: dict[str, str] | None = None) -> ChildUsage:
     """Run ``command`` with its output to ``log``, and measure it."""
+    environment = {**os.environ, **env} if env else None
     with log.open("wb") as sink:
         started = time.perf_counter()
-        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=sink, stderr=sink)
+        process = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=sink, stderr=sink, env=environment
+        )
         sampler = procfs.PeakRss(process.pid)
         try:
             _, status, usage = os.wait4(process.pid, 0)
@@ -206,7 +222,7 @@ def measure(
     log = out / "crawl.log"
     cpu_before = server_cpu()
     load = os.getloadavg()[0]
-    usage = run_child(mode.command(url, out), log)
+    usage = run_child(mode.command(url, out), log, mode.env)
     result = Measurement(
         mode.name,
         run,

@@ -69,15 +69,25 @@ def _ratio(numerator: Summary | None, denominator: Summary | None, field: str) -
 
 
 def ratios(summaries: dict[str, Summary]) -> dict[str, float | None]:
-    """archiver/wget for speed, WARC size and CPU; archiver/archiver-no-warc for speed."""
+    """archiver/wget for speed, WARC size and CPU; archiver/archiver-no-warc for speed; with
+    --against, this checkout against the other."""
     archiver, wget = summaries.get("archiver"), summaries.get("wget")
     no_warc = summaries.get("archiver-no-warc")
-    return {
+    before = summaries.get("archiver-before")  # --against
+    values = {
         "archiver/wget pages/s": _ratio(archiver, wget, "pages_per_second"),
         "archiver/wget WARC bytes": _ratio(archiver, wget, "warc_mb"),
         "archiver/wget CPU s": _ratio(archiver, wget, "cpu_seconds"),
         "archiver/archiver-no-warc pages/s": _ratio(archiver, no_warc, "pages_per_second"),
     }
+    if before is not None:
+        values |= {
+            "archiver/archiver-before pages/s": _ratio(archiver, before, "pages_per_second"),
+            "archiver/archiver-before CPU s": _ratio(archiver, before, "cpu_seconds"),
+            "archiver/archiver-before peak RSS": _ratio(archiver, before, "peak_rss_mb"),
+            "archiver-before/wget pages/s": _ratio(before, wget, "pages_per_second"),
+        }
+    return values
 
 
 COLUMNS = (

@@ -27,7 +27,15 @@ from dataclasses import asdict
 from pathlib import Path
 
 from bench import nginx, report
-from bench.crawl import ARCHIVER, MODES, PAGES_FROM_WARC, REPO, Measurement, measure
+from bench.crawl import (
+    ARCHIVER,
+    MODES,
+    PAGES_FROM_WARC,
+    REPO,
+    Measurement,
+    archiver_from,
+    measure,
+)
 from bench.site import DEFAULT_SEED, SiteInfo, ensure_site
 
 WORK = REPO / "output" / "bench"
@@ -48,7 +56,19 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--work", type=Path, default=WORK, help="site cache and results folder")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="site generator seed")
+    parser.add_argument(
+        "--against",
+        type=Path,
+        metavar="CHECKOUT",
+        help="also crawl with the archiver of another checkout (mode archiver-before), "
+        "alternating with this one",
+    )
     args = parser.parse_args(argv)
+    if args.against is not None:
+        if not (args.against / "archiver" / "__init__.py").is_file():
+            parser.error(f"--against: {args.against} is not a checkout of archiver")
+        MODES["archiver-before"] = archiver_from(args.against)
+        args.modes.append("archiver-before")
     args.modes = [name.strip() for name in args.modes.split(",") if name.strip()]
     unknown = [name for name in args.modes if name not in MODES]
     if unknown or not args.modes:
