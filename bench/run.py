@@ -64,12 +64,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "alternating with this one",
     )
     args = parser.parse_args(argv)
+    args.modes = [name.strip() for name in args.modes.split(",") if name.strip()]
     if args.against is not None:
         if not (args.against / "archiver" / "__init__.py").is_file():
             parser.error(f"--against: {args.against} is not a checkout of archiver")
         MODES["archiver-before"] = archiver_from(args.against)
         args.modes.append("archiver-before")
-    args.modes = [name.strip() for name in args.modes.split(",") if name.strip()]
     unknown = [name for name in args.modes if name not in MODES]
     if unknown or not args.modes:
         parser.error(f"--modes: unknown {', '.join(unknown) or '(none given)'}")
