@@ -34,7 +34,6 @@ from archiver.collection.warc import (
     Revisit,
     WarcFileWriter,
     WrittenExchange,
-    sha1_digest,
 )
 from archiver.model.changes import Change, PageState, classify
 from archiver.model.dedup import DedupIndex, StoredPayload, UrlCapture, is_fresh
@@ -124,7 +123,7 @@ class Archivist:
             )
             self.stats["archiver/dedup/not_modified"] += 1
         else:
-            item.payload_digest = sha1_digest(exchange.response_body)
+            item.payload_digest = exchange.payload_digest
             found = self.index.payload(item.payload_digest)
             fresh = found is not None and is_fresh(found, self.config.dedup_max_age)
             if found is not None and fresh and not exchange.truncated:
@@ -167,7 +166,7 @@ class Archivist:
         stats[f"archiver/status/{exchange.status}"] += 1
         mime = _effective_mime(item)
         stats[f"archiver/mime/{mime}"] += 1
-        stats[f"archiver/payload_bytes/{mime}"] += len(exchange.response_body)
+        stats[f"archiver/payload_bytes/{mime}"] += exchange.payload_length
 
     def _remember(self, item: Capture, written: WrittenExchange) -> None:
         """Tell the dedup index what is now in the archive; only after the record is written."""

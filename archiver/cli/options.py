@@ -205,8 +205,16 @@ OPTIONS: tuple[Option, ...] = (
         ("ARCHIVER_MAX_RESPONSE_SIZE",),
         parse_size,
         metavar="BYTES",
-        help="cut bodies longer than this, keeping the start, marked truncated "
+        help="cut bodies longer than this, keeping the start, marked truncated; 0: no limit "
         f"(default {size_text(defaults.MAX_RESPONSE_SIZE)})",
+    ),
+    Option(
+        "min-free-space",
+        ("ARCHIVER_MIN_FREE_SPACE",),
+        parse_size,
+        metavar="BYTES",
+        help="stop the run cleanly (resumable) when the collection's disk has less free space; "
+        f"0: never (default {size_text(defaults.MIN_FREE_SPACE)})",
     ),
     Option(
         "block-private-ips",

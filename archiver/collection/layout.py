@@ -70,6 +70,20 @@ class Collection:
     def manifest(self) -> Path:
         return self.root / "manifest.jsonl"
 
+    @property
+    def spool(self) -> Path:
+        """Bodies too large to hold in memory, from the download to the WARC: each file is
+        removed once its record is written; what a dead run left is removed at the next start."""
+        return self.root / "spool"
+
+    def clear_spool(self) -> int:
+        """Remove every spooled body (no run is using them); how many there were."""
+        removed = 0
+        for path in _glob(self.spool, "*"):
+            path.unlink(missing_ok=True)
+            removed += 1
+        return removed
+
     def index_for(self, run_id: str) -> Path:
         return self.indexes / f"{run_id}{INDEX_SUFFIX}"
 

@@ -180,7 +180,7 @@ class WarcFileWriter:
                 exchange.url,
                 "response",
                 exchange.response_head,
-                exchange.response_body,
+                exchange.response_body.read(),
                 response_headers,
             )
         response_id = response.rec_headers.get_header("WARC-Record-ID")
@@ -341,7 +341,7 @@ class WarcFileWriter:
 __all__ = ["RecordLocation", "WarcFileWriter", "WrittenExchange", "file_name"]
 
 
-def read_payload(path: Path, offset: int) -> bytes:
+def read_payload(path: Path, offset: int, limit: int | None = None) -> bytes:
     """The payload of the response record at *offset*, as stored (still content-encoded).
 
     A 304 confirms a payload stored by an earlier run; its links and text come from here,
@@ -350,4 +350,4 @@ def read_payload(path: Path, offset: int) -> bytes:
     with open(path, "rb") as f:
         f.seek(offset)
         record = next(iter(ArchiveIterator(f)))
-        return record.raw_stream.read()
+        return record.raw_stream.read(limit)

@@ -45,6 +45,8 @@ class CrawlOptions:
     resolve: tuple[str, ...]
     block_private_ips: bool
     max_response_size: int
+    memory_body_bytes: int  # a body past this is spooled to disk
+    min_free_space: int
     max_text_bytes: int
     traps: TrapRules
     warc_size: int
@@ -95,6 +97,8 @@ class CrawlOptions:
             resolve=strings("ARCHIVER_RESOLVE"),
             block_private_ips=settings.getbool("ARCHIVER_BLOCK_PRIVATE_IPS"),
             max_response_size=settings.getint("ARCHIVER_MAX_RESPONSE_SIZE"),
+            memory_body_bytes=settings.getint("ARCHIVER_BODY_MEMORY_BYTES"),
+            min_free_space=settings.getint("ARCHIVER_MIN_FREE_SPACE"),
             max_text_bytes=settings.getint("ARCHIVER_MAX_TEXT_BYTES"),
             traps=TrapRules(
                 max_url_length=settings.getint("ARCHIVER_MAX_URL_LENGTH"),

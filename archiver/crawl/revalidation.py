@@ -14,10 +14,17 @@ from archiver.model.exchange import Exchange
 
 class Revalidation:
     def __init__(
-        self, index: DedupIndex, warcs: Path, *, dedup_max_age: float, count: Count
+        self,
+        index: DedupIndex,
+        warcs: Path,
+        *,
+        dedup_max_age: float,
+        max_text_bytes: int,
+        count: Count,
     ) -> None:
         self.index = index
         self.warcs = warcs
+        self.max_text_bytes = max_text_bytes  # of a stored payload, at most this is read back
         self.dedup_max_age = dedup_max_age  # days; 0: a stored copy never expires
         self.count = count
 
@@ -45,5 +52,6 @@ class Revalidation:
         return self.index.payload(previous.digest)
 
     def stored_body(self, stored: StoredPayload) -> bytes:
-        """The payload a 304 confirmed, as stored (still content-encoded)."""
-        return read_payload(self.warcs / stored.filename, stored.offset)
+        """The start of the payload a 304 confirmed (still content-encoded), up to the text cap:
+        a stored body of any size is never read whole."""
+        return read_payload(self.warcs / stored.filename, stored.offset, self.max_text_bytes)

@@ -118,6 +118,9 @@ class Run:
             repaired = repair_collection(collection.root, index)
             if repaired.changed:
                 logger.warning("repaired what an earlier run left: %s", repaired.summary())
+            # Bodies a dead run spooled for records it never wrote: those are fetched again.
+            if collection.clear_spool():
+                logger.info("removed the bodies an earlier run left in %s", collection.spool)
             frontier = Frontier.for_collection(collection.root)
             wanted = fingerprint or Fingerprint()
             resumes = _resume(collection, frontier, wanted, restart)

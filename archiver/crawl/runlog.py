@@ -206,6 +206,9 @@ class RunExtension:
             # The report is a view of the summary; a summary shape it does not expect must
             # not skip what follows (closing the log, releasing the collection's lock).
             logger.exception("the run report could not be built; `archiver report` retries")
+        # What never reached the worker (a stopped crawl's last answers) is fetched again.
+        with contextlib.suppress(OSError):
+            self.run.collection.clear_spool()
         logging.getLogger().removeHandler(self.handler)
         with contextlib.suppress(OSError):  # a full disk: what fitted is in the file
             self.handler.close()

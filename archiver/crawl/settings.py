@@ -34,6 +34,8 @@ ARCHIVER_RECHECK = defaults.RECHECK
 ARCHIVER_DEDUP_MAX_AGE = defaults.DEDUP_MAX_AGE
 ARCHIVER_DEDUP_INDEX = defaults.DEDUP_INDEX
 ARCHIVER_MAX_RESPONSE_SIZE = defaults.MAX_RESPONSE_SIZE
+ARCHIVER_BODY_MEMORY_BYTES = defaults.BODY_MEMORY_BYTES
+ARCHIVER_MIN_FREE_SPACE = defaults.MIN_FREE_SPACE
 ARCHIVER_MAX_TEXT_BYTES = defaults.MAX_TEXT_BYTES
 ARCHIVER_MAX_URL_LENGTH = defaults.MAX_URL_LENGTH
 ARCHIVER_MAX_PATH_REPEATS = defaults.MAX_PATH_REPEATS
@@ -152,11 +154,15 @@ DEFAULT_REQUEST_HEADERS = {
     "Accept-Language": "en",
     "Accept-Encoding": ACCEPT_ENCODING,
 }
-# The capture middleware cuts bodies at ARCHIVER_MAX_RESPONSE_SIZE and keeps what came, marked
-# truncated; Scrapy's own limit would throw the partial body away.
+# archiver's own download handler records the bytes that went over the wire and spools large
+# bodies to disk (wire.py); it cuts bodies at ARCHIVER_MAX_RESPONSE_SIZE itself and keeps a
+# body cut by the server, so Scrapy's own limits are off.
+DOWNLOAD_HANDLERS = {
+    "http": "archiver.crawl.wire.WireDownloadHandler",
+    "https": "archiver.crawl.wire.WireDownloadHandler",
+}
 DOWNLOAD_MAXSIZE = 0
 DOWNLOAD_WARNSIZE = 0
-# A connection lost mid-body still yields what arrived, recorded as WARC-Truncated: disconnect.
 DOWNLOAD_FAIL_ON_DATALOSS = False
 COOKIES_ENABLED = True  # old sites keep sessions in cookies; the request records show them
 LOG_LEVEL = "INFO"

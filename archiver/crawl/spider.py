@@ -35,7 +35,6 @@ from w3lib.url import safe_url_string
 from archiver.archive.protocol import Capture
 from archiver.collection.frontier import Entry, Role
 from archiver.crawl.admission import Admission, Count
-from archiver.crawl.capture import EXCHANGE_KEY
 from archiver.crawl.options import CrawlOptions
 from archiver.crawl.reading import PageReading
 from archiver.crawl.resume import restore
@@ -45,6 +44,7 @@ from archiver.crawl.run import Run
 from archiver.crawl.sitemaps import Sitemaps
 from archiver.crawl.stopping import stop_on_write_error
 from archiver.crawl.window import RequestWindow
+from archiver.crawl.wire import EXCHANGE_KEY
 from archiver.model.dedup import UrlCapture
 from archiver.model.exchange import Exchange
 from archiver.model.links import LinkKind
@@ -153,7 +153,11 @@ class ArchiveSpider(scrapy.Spider):
             run.frontier, self.admission, max_text_bytes=options.max_text_bytes, count=count
         )
         self.revalidation = Revalidation(
-            run.index, run.collection.warcs, dedup_max_age=options.dedup_max_age, count=count
+            run.index,
+            run.collection.warcs,
+            dedup_max_age=options.dedup_max_age,
+            max_text_bytes=options.max_text_bytes,
+            count=count,
         )
         self.reading = PageReading(options.worker_backlog, self._links_read)
         run.reading = self.reading
@@ -251,7 +255,7 @@ class ArchiveSpider(scrapy.Spider):
             content_type = header_value(head, b"content-type")
             status = previous.status
         else:
-            body = self._decoded(response.url, exchange.response_body, exchange.response_head)
+            body = self._decoded(response.url, response.body, exchange.response_head)
             content_type = exchange.content_type
             status = exchange.status
         capture = Capture(
@@ -310,7 +314,7 @@ class ArchiveSpider(scrapy.Spider):
         exchange = self._exchange(response)
         body = response.body
         if exchange is not None:
-            body = self._decoded(response.url, exchange.response_body, exchange.response_head)
+            body = self._decoded(response.url, response.body, exchange.response_head)
             yield Capture(
                 exchange,
                 body,
@@ -338,7 +342,7 @@ class ArchiveSpider(scrapy.Spider):
         yield Capture(exchange, None, kind=LinkKind.REQUISITE)  # a sitemap has no text
         if not 200 <= exchange.status < 300:
             return
-        body = self._decoded(response.url, exchange.response_body, exchange.response_head)
+        body = self._decoded(response.url, response.body, exchange.response_head)
         self.sitemaps.read(response.url, body)
 
     @_committed

@@ -27,7 +27,13 @@ USER_AGENT: Final = (
 CONCURRENCY: Final = 8  # requests in flight at once, per host too
 DELAY: Final = 0.0  # seconds between requests to one host
 TIMEOUT: Final = 60  # seconds a response may take to finish
-MAX_RESPONSE_SIZE: Final = 200_000_000  # bytes; a longer body is cut and marked truncated
+# Bytes; a longer body is cut and marked truncated. Large enough for a DVD image: bodies are
+# spooled to disk, so their size costs disk, not memory; 0 is no limit at all.
+MAX_RESPONSE_SIZE: Final = 100_000_000_000
+# A body is kept in memory up to this many bytes, and spooled to the collection's disk past it.
+BODY_MEMORY_BYTES: Final = 1 << 20
+# The run stops cleanly (resumable) when the collection's disk has less free space than this.
+MIN_FREE_SPACE: Final = 1_000_000_000
 MAX_TEXT_BYTES: Final = 10_000_000  # decoded bytes read for links and text (bomb cap)
 
 # -- crawler traps (archiver.web.traps) ------------------------------------------------------

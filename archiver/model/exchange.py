@@ -10,6 +10,7 @@ removes, so no process ever holds a large body in memory.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -60,10 +61,8 @@ class Body:
     def discard(self) -> None:
         """Remove the spool file, once its bytes are written or will never be."""
         if self.path is not None:
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.path)
-            except FileNotFoundError:
-                pass
             self.path = None
 
 

@@ -10,6 +10,7 @@ class StopReason(StrEnum):
     SHUTDOWN = "shutdown"  # Scrapy's: SIGINT or SIGTERM
     CANCELLED = "cancelled"  # Scrapy's: the engine was stopped from outside
     DISK_FULL = "disk_full"  # a write failed for want of space (or quota)
+    DISK_LOW = "disk_low"  # free space fell below --min-free-space: stopped before it was full
     WRITE_ERROR = "write_error"  # a write failed otherwise
     WORKER_DIED = "worker_died"  # the archive worker process ended unexpectedly
 
