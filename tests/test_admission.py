@@ -179,7 +179,7 @@ def test_pages_go_to_the_worker_until_its_backlog_then_are_read_here():
 
 def test_components_are_built_from_plain_values_without_a_crawler():
     stats = Counts()
-    capture = CaptureMiddleware(stats, Notable(), max_size=1000)  # type: ignore[arg-type]
-    assert capture.max_size == 1000
+    capture = CaptureMiddleware(stats, Notable())  # type: ignore[arg-type]
+    assert capture.notable.errors_seen == 0
     assert PageLogFormatter(debug=False).crawled() is None  # type: ignore[call-arg]
     TimerSweep()

@@ -63,7 +63,7 @@ def test_response_payloads_are_the_bytes_the_server_sent(sample_crawl: CrawlResu
         target = urlsplit(record.get("WARC-Target-URI")).path
         query = urlsplit(record.get("WARC-Target-URI")).query
         key = target + ("?" + query if query else "")
-        assert hashlib.sha1(record.payload).hexdigest() == sent[key], key
+        assert hashlib.sha1(record.entity).hexdigest() == sent[key], key
     # A revisit stores no body; its digest must still be that of the body the server sent.
     for record in sample_crawl.of_type("revisit"):
         parts = urlsplit(record.get("WARC-Target-URI"))
@@ -78,11 +78,14 @@ def test_gzip_response_stays_gzip_with_its_content_encoding(sample_crawl: CrawlR
     assert b"<" in gzip.decompress(record.payload)
 
 
-def test_chunked_response_is_stored_dechunked_without_transfer_encoding(sample_crawl: CrawlResult):
+def test_chunked_response_is_stored_chunked_with_its_transfer_encoding(sample_crawl: CrawlResult):
+    # As it went over the wire (issue 15): the framing and the header that says so stay
+    # together; the payload digest is the entity's, what replay serves.
     record = sample_crawl.response_for("/archive/etext/news/chunked.html")
-    assert b"transfer-encoding" not in record.http_head.lower()
-    assert record.payload.lstrip().lower().startswith((b"<html", b"<!doctype"))
-    assert not re.match(rb"^[0-9a-fA-F]+\r\n", record.payload), "body must not keep chunk framing"
+    assert b"transfer-encoding: chunked" in record.http_head.lower()
+    assert re.match(rb"^[0-9a-fA-F]+(;[^\r\n]*)?\r\n", record.payload), "the chunk framing stays"
+    assert record.entity.lstrip().lower().startswith((b"<html", b"<!doctype"))
+    assert record.get("WARC-Payload-Digest") == sha1_b32(record.entity)
 
 
 def test_repeated_headers_and_non_utf8_header_bytes_survive(sample_crawl: CrawlResult):
@@ -135,7 +138,7 @@ def test_digests_ip_and_warcinfo_links(sample_crawl: CrawlResult):
             assert record.get("WARC-Warcinfo-ID") == info_id
             assert record.get("WARC-Block-Digest") == sha1_b32(record.block)
             if record.type == "response":
-                assert record.get("WARC-Payload-Digest") == sha1_b32(record.payload)
+                assert record.get("WARC-Payload-Digest") == sha1_b32(record.entity)
                 assert record.get("WARC-IP-Address") == "127.0.0.1"
 
 

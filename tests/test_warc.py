@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from archiver.collection.chunked import ChunkDecoder, ChunkError, dechunk
 from archiver.collection.warc import WarcFileWriter, read_payload
 from archiver.model.exchange import Body, Exchange
+from archiver.web.framing import ChunkDecoder, ChunkError, dechunk
 from tests.test_archivist import chunk, exchange, page
 from tests.warcread import iter_records, sha1_b32
 

@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, TypeVar
 
+from archiver.web.heads import split_head
+
 _READ_SIZE = 1 << 16  # compressed bytes read from the file at a time
 PIECE_BYTES = 1 << 20  # decompressed bytes handed on at a time, at most
 MAX_WARC_HEAD = 1 << 20  # WARC headers longer than this are not a record's
@@ -320,21 +322,12 @@ class HttpHead:
 def parse_http_head(head: bytes) -> HttpHead:
     """A complete HTTP head (start line to blank line), read as leniently as the crawl reads
     it: bare LF line ends, obsolete folded lines, a status line without a reason."""
-    lines = [line.removesuffix(b"\r") for line in head.split(b"\n")]
+    first, pairs = split_head(head)
     status = None
-    parts = lines[0].split(None, 2)
-    if lines[0].startswith(b"HTTP/") and len(parts) > 1 and parts[1].isdigit():
+    parts = first.split(None, 2)
+    if first.startswith(b"HTTP/") and len(parts) > 1 and parts[1].isdigit():
         status = int(parts[1])
-    headers: list[tuple[str, str]] = []
-    for line in lines[1:]:
-        if line[:1] in (b" ", b"\t") and headers:  # obsolete line folding (RFC 9112 5.2)
-            name, value = headers[-1]
-            headers[-1] = (name, f"{value} {line.strip().decode('latin-1')}")
-            continue
-        name_bytes, colon, value_bytes = line.partition(b":")
-        if colon:
-            name = name_bytes.strip().lower().decode("latin-1")
-            headers.append((name, value_bytes.strip().decode("latin-1")))
+    headers = [(name.lower().decode("latin-1"), value.decode("latin-1")) for name, value in pairs]
     return HttpHead(status, headers, len(head))
 
 

@@ -27,12 +27,12 @@ from isal import isal_zlib
 from warcio.statusandheaders import StatusAndHeadersParser
 from warcio.timeutils import datetime_to_iso_date
 
-from archiver.collection.chunked import ChunkDecoder, ChunkError
 from archiver.collection.durable import fsync_dir
 from archiver.collection.layout import OPEN_SUFFIX
 from archiver.collection.records import HttpSplitter, MemberReader, RecordReader
 from archiver.model.digests import EMPTY_DIGEST, digest_text, new_hash, sha1_digest
 from archiver.model.exchange import Body, Exchange
+from archiver.web.framing import ChunkDecoder, ChunkError
 
 WARC_VERSION = "1.1"
 PROFILE_IDENTICAL = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"

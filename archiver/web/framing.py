@@ -19,10 +19,12 @@ import re
 from dataclasses import dataclass, field
 from enum import Enum
 
+from archiver.web.heads import split_head
+
 MAX_HEAD_BYTES = 256 * 1024  # a head longer than this is not a web server's
 MAX_LINE_BYTES = 16 * 1024  # a chunk-size or trailer line longer than this is not one
 _HEAD_END = re.compile(rb"\r?\n\r?\n")
-_STATUS_LINE = re.compile(rb"HTTP/(\d)\.(\d)[ \t]+(\d{3})(?:[ \t]+(.*?))?[ \t]*\r?\Z", re.DOTALL)
+_STATUS_LINE = re.compile(rb"HTTP/(\d)\.(\d)[ \t]+(\d{3})(?:[ \t]+(.*?))?[ \t]*\Z", re.DOTALL)
 _CHUNK_SIZE = re.compile(rb"[ \t]*([0-9A-Fa-f]+)[ \t]*(?:;.*)?\r?\Z", re.DOTALL)
 
 
@@ -69,26 +71,13 @@ class Piece:
 
 def parse_head(raw: bytes, *, method: bytes = b"GET") -> ResponseHead:
     """Parse a complete head (status line to blank line)."""
-    lines = raw.split(b"\n")
-    match = _STATUS_LINE.fullmatch(lines[0])
+    first, headers = split_head(raw)
+    match = _STATUS_LINE.fullmatch(first)
     if match is None:
-        raise FramingError(f"not an HTTP/1.x status line: {lines[0][:80]!r}")
+        raise FramingError(f"not an HTTP/1.x status line: {first[:80]!r}")
     major, minor, code, reason = match.groups()
     version = (int(major), int(minor))
     status = int(code)
-    headers: list[tuple[bytes, bytes]] = []
-    for line in lines[1:]:
-        line = line.removesuffix(b"\r")
-        if not line:
-            continue  # the blank line that ends the head
-        if line[:1] in (b" ", b"\t") and headers:  # obsolete line folding (RFC 9112 5.2)
-            name, value = headers[-1]
-            headers[-1] = (name, value + b" " + line.strip())
-            continue
-        name, colon, value = line.partition(b":")
-        if not colon:
-            continue  # not a header line; kept in ``raw``, nothing to learn from it
-        headers.append((name.strip(), value.strip()))
     delimiting, length = _delimiting(status, headers, method)
     return ResponseHead(
         raw=raw,
@@ -141,13 +130,6 @@ def _keep_alive(
     return b"keep-alive" in tokens  # HTTP/1.0 keeps a connection only when it says so
 
 
-class _Chunk(Enum):
-    SIZE = 1  # reading a chunk-size line
-    DATA = 2  # reading chunk data
-    DATA_END = 3  # reading the line end after chunk data
-    TRAILER = 4  # reading trailer lines, up to the blank one
-
-
 class ResponseFramer:
     """One response read from a connection: ``feed`` it bytes until a Piece says ``done``
     (or the connection closes: ``close``)."""
@@ -160,10 +142,7 @@ class ResponseFramer:
         self.body_bytes = 0  # raw body bytes so far
         self._head_buffer = bytearray()
         self.interim: list[bytes] = []  # 1xx heads read before the final one
-        # chunked state
-        self._state = _Chunk.SIZE
-        self._line = bytearray()  # a size or trailer line being read
-        self._left = 0  # data bytes of the current chunk still to come
+        self._chunks = ChunkDecoder()  # a chunked body's framing
 
     def feed(self, data: bytes) -> Piece:
         piece = Piece()
@@ -241,60 +220,101 @@ class ResponseFramer:
             piece.raw_body = data
             piece.entity.append(data)
         else:
-            used = self._feed_chunked(data, piece.entity)
+            piece.entity.extend(bytes(part) for part in self._chunks.feed(data))
+            used = len(data) - self._chunks.extra
             piece.raw_body = data[:used]
             self.body_bytes += used
-            if self.done:
-                piece.done = True
+            if self._chunks.done:
+                self.done = piece.done = True
                 piece.rest = data[used:]
         if over and not piece.done:
             piece.cut = True  # the body goes on past max_body: what came up to it is kept
             piece.rest = over
-    def _feed_chunked(self, data: bytes, entity: list[bytes]) -> int:
-        """Walk the chunk framing; the bytes of ``data`` that are this message's."""
-        position, size = 0, len(data)
-        while position < size and not self.done:
+
+
+class ChunkError(FramingError):
+    """These bytes are not chunk framing; ``str()`` says why."""
+
+
+class _Chunk(Enum):
+    SIZE = 1  # reading a chunk-size line
+    DATA = 2  # reading chunk data
+    DATA_END = 3  # reading the line end after chunk data
+    TRAILER = 4  # after the last chunk: trailer lines, up to the blank one
+    DONE = 5  # the blank line after the trailers is read
+
+
+class ChunkDecoder:
+    """Feed it the stored body in any pieces; it returns the entity's bytes as they come."""
+
+    def __init__(self) -> None:
+        self._state = _Chunk.SIZE
+        self._line = bytearray()  # a size or trailer line being read
+        self._left = 0  # data bytes of the current chunk still to come
+        self.extra = 0  # bytes after the end of the chunked body
+
+    @property
+    def done(self) -> bool:
+        """The last chunk and the trailer section's blank line are read."""
+        return self._state is _Chunk.DONE
+
+    @property
+    def after_last_chunk(self) -> bool:
+        """The last chunk is read and nothing is left half-read: the body is whole, or ends
+        where the blank line after the trailers should be (as some servers send it)."""
+        return self.done or (self._state is _Chunk.TRAILER and not self._line)
+
+    def feed(self, data: bytes | memoryview) -> list[memoryview]:
+        """The entity bytes in ``data`` (views into it); ChunkError if it is not framing."""
+        raw = data if isinstance(data, bytes) else bytes(data)
+        view = memoryview(raw)
+        entity: list[memoryview] = []
+        position, size = 0, len(view)
+        while position < size:
+            if self._state is _Chunk.DONE:
+                self.extra += size - position
+                break
             if self._state is _Chunk.DATA:
                 take = min(self._left, size - position)
-                entity.append(data[position : position + take])
+                entity.append(view[position : position + take])
                 position += take
                 self._left -= take
                 if self._left == 0:
                     self._state = _Chunk.DATA_END
                 continue
-            newline = data.find(b"\n", position)
+            newline = raw.find(b"\n", position)
             if newline < 0:
-                self._line += data[position:]
+                self._line += view[position:]
                 if len(self._line) > MAX_LINE_BYTES:
-                    raise FramingError("a chunk-size or trailer line does not end")
-                return size
-            self._line += data[position:newline]
+                    raise ChunkError("a chunk-size or trailer line does not end")
+                break
+            self._line += view[position:newline]
             position = newline + 1
             line = bytes(self._line)
             self._line.clear()
             self._end_of_line(line)
-        return position
+        return entity
 
     def _end_of_line(self, line: bytes) -> None:
         if self._state is _Chunk.SIZE:
             match = _CHUNK_SIZE.fullmatch(line)
             if match is None:
-                raise FramingError(f"not a chunk size: {line[:40]!r}")
+                raise ChunkError(f"not a chunk size: {line[:40]!r}")
             self._left = int(match.group(1), 16)
             self._state = _Chunk.DATA if self._left else _Chunk.TRAILER
         elif self._state is _Chunk.DATA_END:
             if line.strip():
-                raise FramingError("chunk data is not followed by a line end")
+                raise ChunkError("chunk data is not followed by a line end")
             self._state = _Chunk.SIZE
         elif not line.removesuffix(b"\r"):  # the blank line after the trailers
-            self.done = True
+            self._state = _Chunk.DONE
 
 
-def dechunk(raw: bytes) -> bytes:
-    """The entity of a complete chunked body (as transferred, trailers included)."""
-    framer = ResponseFramer()
-    framer.head = parse_head(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
-    piece = framer.feed(raw)
-    if not piece.done:
-        raise FramingError("the chunked body does not end")
-    return b"".join(piece.entity)
+def dechunk(body: bytes) -> bytes | None:
+    """The entity of a whole chunked body; None if ``body`` is not one."""
+    decoder = ChunkDecoder()
+    try:
+        entity = b"".join(decoder.feed(body))
+    except ChunkError:
+        return None
+    return entity if decoder.after_last_chunk and not decoder.extra else None

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from archiver.collection.chunked import ChunkDecoder, ChunkError
 from archiver.collection.records import (
     HttpHead,
     HttpSplitter,
@@ -29,6 +28,7 @@ from archiver.collection.records import (
     iter_members,
 )
 from archiver.tools.verify.report import DIGEST, ENCODING, GZIP, RECORD, FileReport, Problem
+from archiver.web.framing import ChunkDecoder, ChunkError
 
 _INFLATE_STEP = 1 << 20  # bound what one decode step of a content-encoded body may produce
 _CAPTURES = ("response", "revisit")
