@@ -189,7 +189,7 @@ def last_chunk(extension: bytes = b"", trailers: Iterable[bytes] = ()) -> Piece:
     return (b"0" + extension + CRLF + b"".join(t + CRLF for t in trailers) + CRLF, b"")
 
 
-def page(title: str, text: str, extra_head: str = "") -> bytes:
+def page(title: str, text: str, extra_head: str = "", extra_body: str = "") -> bytes:
     """A page of HTML that links every resource."""
     nav = "\n".join(
         f'<li><a href="{html.escape(r.path)}">{html.escape(r.path)}</a></li>' for r in RESOURCES
@@ -198,7 +198,7 @@ def page(title: str, text: str, extra_head: str = "") -> bytes:
         f'<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
         f"<title>{html.escape(title)}</title>{extra_head}</head>\n<body>\n"
         f"<h1>{html.escape(title)}</h1>\n<p>{html.escape(text)}</p>\n"
-        f"<ul>\n{nav}\n</ul>\n</body></html>\n"
+        f"<ul>\n{nav}\n</ul>\n{extra_body}</body></html>\n"
     ).encode()
 
 
@@ -353,10 +353,12 @@ def keep_alive(request: Request) -> Answer:
         '<link rel="stylesheet" href="/wire/keep-alive/style.css">'
         '<script src="/wire/keep-alive/script.js"></script>'
     )
-    body = page("Connection: keep-alive", "This page and its requisites share a connection.")
-    body = body.replace(
-        b"</body>", b'<img src="/wire/keep-alive/pixel.gif" alt="pixel">\n</body>'
-    ).replace(b"</head>", requisites.encode() + b"</head>")
+    body = page(
+        "Connection: keep-alive",
+        "This page and its requisites share a connection.",
+        extra_head=requisites,
+        extra_body='<img src="/wire/keep-alive/pixel.gif" alt="pixel">\n',
+    )
     return plain(200, b"OK", b"text/html; charset=utf-8", body, *KEEP_ALIVE)
 
 
