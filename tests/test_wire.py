@@ -357,7 +357,21 @@ def test_validators_pass_apart_from_the_chunked_payload_complaint(
     assert_warcs_valid(sorted((collection / "warcs").glob("*.warc.gz")))
 
 
-@pytest.mark.parametrize("path", CHUNKED)
+# warcio's ChunkedDataReader (which pywb de-chunks with) expects CRLF right after the last
+# chunk: before trailers it gives up de-chunking and passes the rest through, two bytes short.
+# The record is byte-exact (above); the replay of a chunked body with trailers is pywb's bug.
+_WARCIO_TRAILERS = pytest.mark.xfail(
+    strict=True, reason="warcio 1.8 ChunkedDataReader cannot de-chunk a body with trailers"
+)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param(path, marks=[_WARCIO_TRAILERS] if "trailers" in path else [])
+        for path in CHUNKED
+    ],
+)
 def test_pywb_id_replay_returns_the_entity_byte_exact(first: WireRun, pywb: PywbReplay, path: str):
     pair = first.pair(path)
     url = first.base + path
