@@ -437,6 +437,7 @@ class _Receiving:
         self._start: list[bytes] = []  # the entity's first bytes, for Scrapy
         self._start_length = 0
         self._start_cap = handler.max_text_bytes
+        self._kept: bytes | None = None  # the body, once handed on, when it stayed in memory
 
     # -- fed by the connection -----------------------------------------------------------
 
@@ -579,6 +580,13 @@ class _Receiving:
         await self._done
 
     def entity_start(self) -> bytes:
+        """The entity's start, for Scrapy. When it is the whole body as kept in memory (not
+        chunked, not cut by the text cap), the very same bytes object: the capture then
+        carries it to the archive worker once, not twice (pickle keeps one copy of an object
+        it meets twice)."""
+        kept = self._kept
+        if kept is not None and not self.framer_chunked and self._start_length == len(kept):
+            return kept
         return self._start[0] if len(self._start) == 1 else b"".join(self._start)
 
     def exchange(
@@ -589,7 +597,8 @@ class _Receiving:
         if self._spool_path is not None:
             body = Body(b"", self._spool_path, self.body_length)
         else:
-            body = Body.of(bytes(self._memory) if self._memory is not None else b"")
+            self._kept = bytes(self._memory) if self._memory is not None else b""
+            body = Body.of(self._kept)
             if not self.handler.keep_bodies:
                 body.length = self.body_length
         content_type = head.values(b"content-type")
