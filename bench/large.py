@@ -466,6 +466,35 @@ def judge(
     return results
 
 
+def failures(
+    usage: ChildUsage,
+    results: list[FileResult],
+    verify_passed: bool,
+    replayed: Replay,
+    rss_limit_mb: float,
+) -> list[str]:
+    """Each check that does not hold, in a few words."""
+    failed = []
+    if usage.exit_status != 0:
+        failed.append(f"the crawl exited with status {usage.exit_status}")
+    over = [row for row in usage.processes if row.peak_rss_mb >= rss_limit_mb]
+    failed += [f"{row.role} peaked at {row.peak_rss_mb:.0f} MB RSS" for row in over]
+    for name, check in (
+        ("not archived", "archived"),
+        ("not whole", "whole"),
+        ("payload digest differs", "digest_right"),
+        ("replay differs", "replay_exact"),
+    ):
+        paths = [result.path for result in results if not getattr(result, check)]
+        if paths:
+            failed.append(f"{name}: {', '.join(paths)}")
+    if not verify_passed:
+        failed.append("archiver verify failed")
+    if replayed.error:
+        failed.append(f"replay: {replayed.error}")
+    return failed
+
+
 def _process_rows(usage: ChildUsage) -> list[dict[str, object]]:
     return [asdict(row) for row in usage.processes]
 
@@ -632,13 +661,8 @@ def run(args: argparse.Namespace, outputs: Path) -> int:
         verify_passed,
         replayed,
     )
-    under = measured.usage.largest_rss_mb < args.rss_limit_mb
-    ok = (
-        measured.usage.exit_status == 0
-        and all(result.ok for result in results)
-        and verify_passed
-        and under
-    )
+    failed = failures(measured.usage, results, verify_passed, replayed, args.rss_limit_mb)
+    ok = not failed
     results_file = args.work / "large.json"
     _write_json(
         results_file,
@@ -651,6 +675,7 @@ def run(args: argparse.Namespace, outputs: Path) -> int:
             "concurrency": args.concurrency,
             "rss_limit_mb": args.rss_limit_mb,
             "ok": ok,
+            "failed": failed,
             "crawl": {
                 "exit_status": measured.usage.exit_status,
                 "wall_seconds": measured.usage.wall_seconds,
@@ -683,7 +708,7 @@ def run(args: argparse.Namespace, outputs: Path) -> int:
         },
     )
     print(f"results: {results_file}")
-    print("all checks hold" if ok else "SOME CHECKS FAILED")
+    print("every check holds" if ok else f"FAILED: {'; '.join(failed)}")
     return 0 if ok else 1
 
 
