@@ -61,8 +61,13 @@ def test_a_full_disk_stops_the_run_cleanly_and_the_next_run_continues(tmp_path: 
     mount, saved = tmp_path / "small-disk", tmp_path / "saved"
     mount.mkdir()
     with SampleSiteServer() as server:
-        # Checkpoints often, so some captures are committed before the disk fills.
-        args = " ".join(_crawl_args(server, mount / "coll", "--checkpoint-interval", "0.05"))
+        # Checkpoints often, so some captures are committed before the disk fills; no
+        # free-space guard, so that the disk does fill (the guard has its own test below).
+        args = " ".join(
+            _crawl_args(
+                server, mount / "coll", "--checkpoint-interval", "0.05", "--min-free-space", "0"
+            )
+        )
         # A 384 KiB disk of its own (a private mount namespace): the crawl fills it. What was
         # on it is copied out before the namespace, and the disk, go away.
         script = (
@@ -89,6 +94,41 @@ def test_a_full_disk_stops_the_run_cleanly_and_the_next_run_continues(tmp_path: 
     (summary,) = (saved / "runs").glob("*.json")
     counts = json.loads(summary.read_text())["counts"]
     assert 0 < counts["captured_before_resume"] < counts["captures_in_run"], counts
+
+
+@pytest.mark.skipif(not _can_mount_tmpfs(), reason="needs root to mount a small tmpfs")
+def test_below_min_free_space_the_run_stops_before_the_disk_is_full_and_continues_later(
+    tmp_path: Path,
+):
+    mount, saved = tmp_path / "small-disk", tmp_path / "saved"
+    mount.mkdir()
+    with SampleSiteServer() as server:
+        args = " ".join(
+            _crawl_args(
+                server, mount / "coll", "--checkpoint-interval", "0.05",
+                "--min-free-space", "256k", "--delay", "0.01",
+            )
+        )  # fmt: skip
+        script = (
+            f"mount -t tmpfs -o size=512k tmpfs {mount} && "
+            f"{sys.executable} -m archiver {args} 2>{tmp_path}/stderr; "
+            f"echo $? > {tmp_path}/rc; df -k {mount} > {tmp_path}/df; cp -a {mount}/coll {saved}"
+        )
+        subprocess.run(["unshare", "-m", "sh", "-c", script], check=True, timeout=300)
+        stderr = (tmp_path / "stderr").read_text()
+        assert (tmp_path / "rc").read_text().strip() == "1", stderr
+        assert "the collection's disk is nearly full" in stderr.splitlines()[-1], stderr
+        assert "Traceback" not in stderr, stderr
+        # Stopped before the disk filled: every file was closed, none cut by a failed write.
+        free_kib = int((tmp_path / "df").read_text().split("\n")[1].split()[3])
+        assert free_kib > 0, "the guard must stop the run while there is room left"
+        assert not list(saved.rglob("*.open"))
+        (summary,) = (saved / "runs").glob("*.json")
+        assert json.loads(summary.read_text())["finish_reason"] == "disk_low"
+        proc = run_archiver(*_crawl_args(server, saved))
+        assert proc.returncode == 0, proc.stderr
+        assert "resuming run" in proc.stderr
+    _assert_verifies(saved)
 
 
 def _start_crawl(server: SampleSiteServer, output: Path, *extra: str) -> subprocess.Popen:

@@ -115,6 +115,14 @@ def crawl_command(parsed: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_FAILED
+    if reason is StopReason.DISK_LOW:
+        print(
+            "archiver: error: the collection's disk is nearly full (below --min-free-space); "
+            "the files written are complete: free some space and run the same command again "
+            "to continue",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
     if reason is not StopReason.FINISHED:
         print(
             f"archiver: error: the run stopped early ({reason}); "

@@ -3,6 +3,7 @@ named, and how a file being written is told from a finished one."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -82,6 +83,8 @@ class Collection:
         for path in _glob(self.spool, "*"):
             path.unlink(missing_ok=True)
             removed += 1
+        with contextlib.suppress(FileNotFoundError):
+            self.spool.rmdir()  # made by each run that needs it; a finished run leaves none
         return removed
 
     def index_for(self, run_id: str) -> Path:

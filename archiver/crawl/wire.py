@@ -118,6 +118,9 @@ class WireDownloadHandler:
         self.min_free_bytes = min_free_bytes
         self.keep_bodies = keep_bodies  # False (--no-warc): nothing past memory_bytes is kept
         self.on_low_disk = on_low_disk
+        # While spooling, free space is looked at again after this many bytes: often enough
+        # that a body cannot spend the margin between two looks.
+        self.disk_check_bytes = min(_DISK_CHECK_BYTES, max(1, min_free_bytes // 4))
         self._idle: defaultdict[tuple[str, str, int], list[_Connection]] = defaultdict(list)
         self._addresses: dict[tuple[str, int], list[str]] = {}
         self._tls = _tls_context()
@@ -156,8 +159,11 @@ class WireDownloadHandler:
         head = _request_head(request, scheme)
         body = request.body or b""
         origin = (scheme, host, port)
-        sent_at = datetime.now(UTC)
         started = time.monotonic()
+        # The WARC files fill the same disk as the spool: its free space is looked at before
+        # every download (one statvfs), not only while a large body is spooled.
+        self.check_disk(0)
+        sent_at = datetime.now(UTC)
         connection = self._kept(origin)
         if connection is not None:
             try:
@@ -503,7 +509,7 @@ class _Receiving:
         try:
             self._spool.write(raw)
             self._spooled_since_check += len(raw)
-            if self._spooled_since_check >= _DISK_CHECK_BYTES:
+            if self._spooled_since_check >= self.handler.disk_check_bytes:
                 self._spooled_since_check = 0
                 self.handler.check_disk(0)
         except OSError as exc:

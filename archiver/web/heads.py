@@ -1,18 +1,8 @@
-"""HTTP heads as bytes: the blocks a WARC record stores, and the headers read back from them.
+"""HTTP heads as bytes: the request line and Host the download handler writes, the header
+values read back from a recorded head, and the head a 304 revisit replays with.
 
-Scrapy gives us parsed objects, not wire bytes, so the request and response heads are
-rebuilt here from what the capture middleware saw next to the downloader. What Twisted
-changes on the way, and how each change is handled:
-
-- Twisted writes the request headers in Scrapy's order and appends ``Host`` last, computed
-  from the URL (default port omitted): rebuilt the same way.
-- Twisted keeps the connection-control headers (``Transfer-Encoding``, ``Connection``,
-  ``Keep-Alive``, ``Content-Length``) out of the response headers and de-chunks the body;
-  Scrapy puts ``Content-Length`` back when the length was known. A de-chunked body is stored
-  without ``Transfer-Encoding: chunked`` (a reader would try to de-chunk it again).
-- Header names arrive title-cased and grouped by name; values stay bytes, so non-UTF-8 bytes
-  survive untouched.
-- The reason phrase is lost: ``HTTPStatus(code).phrase`` is the honest reconstruction.
+Heads are what went over the wire (archiver.crawl.wire), so reading them back is lenient in
+the same ways the framing is (archiver.web.framing): bare LF line ends, folded lines.
 """
 
 from __future__ import annotations
@@ -26,7 +16,7 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def host_header(url: str) -> bytes:
-    """The Host header value Twisted sends for *url*: the port only when it is not the default."""
+    """The Host header value for *url*: the port only when it is not the scheme's default."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     if ":" in host:  # an IPv6 literal keeps its brackets
@@ -92,12 +82,20 @@ _KEEP_FROM_STORED = {b"content-length", b"content-encoding", b"transfer-encoding
 
 
 def split_head(head: bytes) -> tuple[bytes, list[tuple[bytes, bytes]]]:
-    """(status or request line, [(name, value)]) of a head built by this module."""
-    lines = head.rstrip(CRLF).split(CRLF)
-    pairs = []
+    """(status or request line, [(name, value)]) of a head as recorded: any line ends, an
+    obsolete folded line joined to the one before, a line without a colon left out."""
+    lines = [line.removesuffix(b"\r") for line in head.split(b"\n")]
+    pairs: list[tuple[bytes, bytes]] = []
     for line in lines[1:]:
-        name, _, value = line.partition(b":")
-        pairs.append((name, value.strip()))
+        if not line:
+            continue
+        if line[:1] in (b" ", b"\t") and pairs:
+            name, value = pairs[-1]
+            pairs[-1] = (name, value + b" " + line.strip())
+            continue
+        name, colon, value = line.partition(b":")
+        if colon:
+            pairs.append((name.strip(), value.strip()))
     return lines[0], pairs
 
 
