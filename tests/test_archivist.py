@@ -6,9 +6,13 @@ independent reader in tests/warcread.py.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
+import os
 import sqlite3
 import time
+import tracemalloc
 from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,11 +26,11 @@ from archiver.collection.frontier import Frontier
 from archiver.collection.layout import Collection
 from archiver.collection.warc import PROFILE_IDENTICAL, PROFILE_NOT_MODIFIED, read_payload
 from archiver.model.changes import Change
-from archiver.model.defaults import DEDUP_INDEX
-from archiver.model.exchange import Exchange
+from archiver.model.defaults import DEDUP_INDEX, MAX_TEXT_BYTES
+from archiver.model.exchange import Body, Exchange
 from archiver.model.links import LinkKind
 from archiver.tools.verify import render_text, verify_collection
-from archiver.web.heads import build_request_head, build_response_head, header_value
+from archiver.web.heads import build_request_head, header_value, status_line
 from tests.warcread import Record, iter_records, sha1_b32
 
 SITE = "http://site.test"
@@ -56,23 +60,49 @@ def exchange(
     content_type: str | None = HTML,
     headers: tuple[tuple[bytes, bytes], ...] = (),
     truncated: str | None = None,
+    chunked: bool = False,
 ) -> Exchange:
+    """An exchange as the crawl process records it: the body as transferred (``chunked``:
+    in chunk framing, under Transfer-Encoding: chunked), with its digests."""
     url = SITE + path
     response_headers = [(b"Content-Type", content_type.encode())] if content_type else []
-    response_headers += [(b"Content-Length", str(len(body)).encode()), *headers]
+    if chunked:
+        response_headers.append((b"Transfer-Encoding", b"chunked"))
+    else:
+        response_headers.append((b"Content-Length", str(len(body)).encode()))
+    response_headers += headers
     request_headers = [(b"User-Agent", b"archiver-tests"), (b"Accept-Encoding", b"gzip")]
+    head = response_head(status, response_headers)
+    transferred = chunk(body) if chunked else body
     return Exchange(
         url=url,
         date=datetime.now(UTC),
         request_head=build_request_head("GET", url, request_headers),
         request_body=b"",
-        response_head=build_response_head("HTTP/1.1", status, response_headers),
-        response_body=body,
+        response_head=head,
+        response_body=Body.of(transferred),
         status=status,
         ip_address="127.0.0.1",
         content_type=content_type,
+        payload_digest=sha1_b32(body),
+        payload_length=len(body),
+        block_digest=sha1_b32(head + transferred),
+        chunked=chunked,
         truncated=truncated,
     )
+
+
+def response_head(status: int, headers: list[tuple[bytes, bytes]]) -> bytes:
+    """A head as a server sends it, framing headers included."""
+    lines = [status_line("HTTP/1.1", status), *(name + b": " + value for name, value in headers)]
+    return b"\r\n".join(lines) + b"\r\n\r\n"
+
+
+def chunk(entity: bytes, size: int = 1000) -> bytes:
+    """``entity`` in chunk framing, in chunks of ``size`` bytes, with a chunk extension."""
+    pieces = [entity[i : i + size] for i in range(0, len(entity), size)]
+    framed = b"".join(b"%x;ext=1\r\n%s\r\n" % (len(piece), piece) for piece in pieces)
+    return framed + b"0\r\n\r\n"
 
 
 def capture(path: str, body: bytes = b"", **kwargs: Any) -> Capture:
@@ -248,7 +278,7 @@ def test_a_304_is_a_server_not_modified_revisit_of_the_stored_payload(tmp_path: 
     assert previous is not None and previous.etag == '"v1"'
     stored = archivist.index.payload(previous.digest)
     assert stored is not None
-    content = read_payload(tmp_path / "warcs" / stored.filename, stored.offset)
+    content = read_payload(tmp_path / "warcs" / stored.filename, stored.offset, MAX_TEXT_BYTES)
     date = (b"Date", b"Thu, 26 Nov 2026 00:00:00 GMT")
     answer = exchange("/quotes.html", status=304, content_type=None, headers=(etag, date))
     item = Capture(
@@ -287,6 +317,145 @@ def test_a_304_is_a_server_not_modified_revisit_of_the_stored_payload(tmp_path: 
     assert stats["archiver/dedup/not_modified"] == 1 and stats["archiver/status/304"] == 1
     assert stats["archiver/mime/text/html"] == 1
     assert_verifies(tmp_path)
+
+
+def answer_not_modified(archivist: Archivist, path: str, head: bytes) -> Capture:
+    """What the crawl process hands over for a 304 to its conditional request: the 304 as
+    received, and the stored payload it confirms, read back for text and links."""
+    previous = archivist.index.capture(SITE + path)
+    assert previous is not None
+    stored = archivist.index.payload(previous.digest)
+    assert stored is not None
+    content = read_payload(archivist.config.root / "warcs" / stored.filename, stored.offset, 1000)
+    answer = exchange(path, status=304, content_type=None)
+    answer.response_head, answer.block_digest = head, sha1_b32(head)
+    answer.payload_digest, answer.payload_length = sha1_b32(b""), 0
+    content_type = header_value(previous.response_head, b"content-type")
+    return Capture(
+        answer, content, content_type, links_base=answer.url, previous=previous, not_modified=stored
+    )
+
+
+# The 304 exactly as a server sent it: odd case, a reason phrase of its own, keep-alive.
+RAW_304 = (
+    b"HTTP/1.1 304 Not Modified Here\r\ndate: Thu, 26 Nov 2026 00:00:00 GMT\r\n"
+    b'etag: "v1"\r\nConnection: Keep-Alive\r\nKeep-Alive: timeout=5\r\n\r\n'
+)
+
+
+def test_a_304_is_kept_as_received_in_a_metadata_record_after_its_request(tmp_path: Path):
+    first = open_archivist(tmp_path)
+    first.archive(capture("/quotes.html", page("Quotes"), headers=((b"ETag", b'"v1"'),)))
+    first.close()
+    archivist = open_archivist(tmp_path, RUN_2)
+    item = answer_not_modified(archivist, "/quotes.html", RAW_304)
+    archivist.archive(item)
+    archivist.close()
+
+    second = sorted((tmp_path / "warcs").iterdir())[-1]
+    warcinfo, revisit, request, metadata = iter_records(second)
+    assert (revisit.type, request.type, metadata.type) == ("revisit", "request", "metadata")
+    # The revisit replays the page at the new date; the metadata record says what came.
+    assert revisit.http_first_line == b"HTTP/1.1 200 OK"
+    assert metadata.block == RAW_304 == item.exchange.response_head
+    assert metadata.get("Content-Type") == "application/http; msgtype=response"
+    assert metadata.get("WARC-Target-URI") == "metadata://site.test/quotes.html"
+    revisit_id = revisit.get("WARC-Record-ID")
+    assert metadata.get("WARC-Concurrent-To") == metadata.get("WARC-Refers-To") == revisit_id
+    assert request.get("WARC-Concurrent-To") == revisit_id
+    assert metadata.get("WARC-Refers-To-Target-URI") == SITE + "/quotes.html"
+    assert metadata.get("WARC-Date") == revisit.get("WARC-Date") == request.get("WARC-Date")
+    assert metadata.get("WARC-Warcinfo-ID") == warcinfo.get("WARC-Record-ID")
+    assert metadata.get("WARC-Block-Digest") == sha1_b32(RAW_304)
+    assert metadata.get("WARC-Payload-Digest") is None
+    # The index and the manifest know the revisit only.
+    written = item.written
+    assert written is not None and written.metadata is not None
+    assert (written.response.offset, written.metadata.offset) == (revisit.offset, metadata.offset)
+    assert written.end == second.stat().st_size
+    (cdxj,) = index_lines(tmp_path, RUN_2)
+    assert index_fields(cdxj)["offset"] == str(revisit.offset)
+    (line,) = [line for line in manifest(tmp_path) if line["run"] == RUN_2]
+    assert line["record_id"] == revisit_id and line["warc_offset"] == revisit.offset
+    assert_verifies(tmp_path)
+
+
+def test_a_chunked_response_keeps_its_framing_and_the_entitys_digest(tmp_path: Path):
+    body = page("Chunked", text="sent in pieces " * 200)
+    item = capture("/chunked.html", body, chunked=True)
+    archivist = open_archivist(tmp_path)
+    archivist.archive(item)
+    archivist.close()
+    (response,) = records(tmp_path, "response")
+    assert response.payload == chunk(body) and response.entity == body
+    assert b"Transfer-Encoding: chunked" in response.http_head
+    assert response.get("WARC-Payload-Digest") == sha1_b32(body) == item.payload_digest
+    assert response.get("WARC-Block-Digest") == sha1_b32(response.block)
+    assert index_fields(index_lines(tmp_path)[0])["digest"] == sha1_b32(body)
+    assert "sent in pieces" in manifest(tmp_path)[0]["text"]
+    assert archivist.stats["archiver/payload_bytes/text/html"] == len(body)
+    assert_verifies(tmp_path)
+
+
+def test_a_large_spooled_body_is_archived_and_verified_in_bounded_memory(tmp_path: Path):
+    """A body on disk is streamed into its record, never held whole: by the writer, by
+    verify, by read_payload. Its spool file is gone once its records are written."""
+    size = 24 << 20
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    body_file = spool / "body-1.spool"
+    digest = hashlib.sha1()
+    with open(body_file, "wb") as out:  # incompressible: the member grows as big as the body
+        for _ in range(size >> 20):
+            piece = os.urandom(1 << 20)
+            out.write(piece)
+            digest.update(piece)
+    item = capture("/video.bin", b"", content_type="application/octet-stream")
+    item.exchange = spooled_exchange(item.exchange, body_file, digest)
+    archivist = open_archivist(tmp_path)
+
+    tracemalloc.start()
+    try:
+        archivist.archive(item)
+        archivist.close()
+        written_peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.reset_peak()
+        report = verify_collection(tmp_path)
+        verify_peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.reset_peak()
+        stored = item.written
+        assert stored is not None
+        start = read_payload(
+            tmp_path / "warcs" / stored.response.filename, stored.response.offset, 100
+        )
+        read_peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert report.ok, render_text(report)
+    assert not body_file.exists(), "the spool file is removed once its records are written"
+    assert max(written_peak, verify_peak, read_peak) < 8 << 20, (written_peak, verify_peak)
+    (response,) = records(tmp_path, "response")
+    assert len(response.payload) == size and start == response.payload[:100]
+    assert response.get("WARC-Payload-Digest") == sha1_b32(digest.digest(), raw=True)
+    assert archivist.stats["archiver/payload_bytes/application/octet-stream"] == size
+
+
+def spooled_exchange(item: Exchange, path: Path, digest: Any) -> Exchange:
+    """``item`` with the body in ``path``, as the crawl hands over a body it spooled."""
+    size = path.stat().st_size
+    head = item.response_head.replace(b"Content-Length: 0", b"Content-Length: %d" % size)
+    block = hashlib.sha1(head)
+    with open(path, "rb") as body:
+        while piece := body.read(1 << 20):
+            block.update(piece)
+    return dataclasses.replace(
+        item,
+        response_head=head,
+        response_body=Body(b"", path, size),
+        payload_digest=sha1_b32(digest.digest(), raw=True),
+        payload_length=size,
+        block_digest=sha1_b32(block.digest(), raw=True),
+    )
 
 
 def test_a_truncated_body_is_never_stored_as_a_dedup_payload(tmp_path: Path):

@@ -19,16 +19,32 @@ from typing import Any
 import pytest
 
 from archiver.archive.journal import Journal
+from archiver.archive.protocol import Capture
 from archiver.collection.cdxj import CdxjIndex, CdxjLine
 from archiver.collection.dedup import SqliteDedupIndex
 from archiver.collection.layout import Collection
 from archiver.collection.manifest import ManifestLine, ManifestWriter
 from archiver.collection.repair import repair_collection
-from archiver.collection.warc import WarcFileWriter, WrittenExchange
+from archiver.collection.warc import (
+    PROFILE_NOT_MODIFIED,
+    Revisit,
+    WarcFileWriter,
+    WrittenExchange,
+)
 from archiver.model.changes import Change
 from archiver.model.dedup import CommitMark, StoredPayload
+from archiver.model.exchange import Body, Exchange
 from archiver.tools.verify import render_text, verify_collection
-from tests.test_archivist import RUN_1, SITE, exchange, index_lines, manifest, page, records
+from tests.test_archivist import (
+    RUN_1,
+    SITE,
+    exchange,
+    index_lines,
+    manifest,
+    open_archivist,
+    page,
+    records,
+)
 
 RUN = RUN_1
 BINARY = "application/octet-stream"
@@ -89,7 +105,7 @@ def write(journal: Journal, path: str, body: bytes = b"", **kwargs: Any) -> Writ
     """Write a capture and queue its index line, manifest line and dedup row, as the
     archivist does."""
     item = exchange(path, body or page(path), **kwargs)
-    written = journal.write(item, payload_digest=None, revisit=None)
+    written = journal.write(item, revisit=None)
     where = written.response
     journal.add_index_line(
         CdxjLine.of(
@@ -307,22 +323,41 @@ def file_size_limit(limit: int) -> Iterator[None]:
 
 
 BIG = 20_000
-WHERE = ["in the response", "in the request"]
+SPOOLED = 6 << 20
+WHERE = ["in the response", "in the request", "in a large spooled body", "in a 304's record"]
 
 
-def failing_write(journal: Journal, where: str) -> None:
+def failing_write(journal: Journal, where: str, spool: Path | None = None) -> Exchange:
     """Write a capture whose records do not fit: the write fails 4 KB into a record of
     20 KB of random bytes (gzip cannot shrink them), either the response record or, after a
-    response of a few hundred bytes, the request record."""
+    response of a few hundred bytes, the request record or a 304's metadata record; or 2 MB
+    into a 6 MB body spooled on disk, once its member's first megabytes are in the file."""
+    revisit = None
+    limit = 4096
     if where == "in the response":
         item = exchange("/failed", os.urandom(BIG), content_type=BINARY)
+    elif where == "in a large spooled body":
+        assert spool is not None
+        item = exchange("/failed", b"", content_type=BINARY)
+        spool.mkdir(exist_ok=True)
+        path = spool / "body-1.spool"
+        path.write_bytes(os.urandom(SPOOLED))
+        item.response_body = Body(b"", path, SPOOLED)
+        item.payload_digest = item.block_digest = ""  # computed by the writer, then
+        limit = 2 << 20
     else:
         item = exchange("/failed", b"small", content_type=BINARY)
-        item.request_body = os.urandom(BIG)
+        if where == "in the request":
+            item.request_body = os.urandom(BIG)
+        else:  # a 304 whose metadata record holds a body no 304 has, to fail there
+            item.status, item.response_body = 304, Body.of(os.urandom(BIG))
+            item.block_digest = ""
+            revisit = Revisit(PROFILE_NOT_MODIFIED, "sha1:X", "<urn:x>", item.url, "", b"")
     end = journal.writer.sync()
-    with file_size_limit(end + 4096), pytest.raises(OSError) as failed:
-        journal.write(item, payload_digest=None, revisit=None)
+    with file_size_limit(end + limit), pytest.raises(OSError) as failed:
+        journal.write(item, revisit=revisit, not_modified_raw=revisit is not None)
     assert failed.value.errno == errno.EFBIG  # what a full disk's ENOSPC is to the writer
+    return item
 
 
 @pytest.mark.parametrize("where", WHERE)
@@ -331,7 +366,7 @@ def test_a_write_failing_midway_leaves_whole_records_only(tmp_path: Path, where:
     kept = write(journal, "/kept.html")
     journal.checkpoint()
 
-    failing_write(journal, where)
+    failing_write(journal, where, tmp_path / "spool")
 
     (name,) = warc_files(tmp_path)
     assert (tmp_path / "warcs" / name).stat().st_size == end_of(kept)
@@ -342,10 +377,13 @@ def test_a_write_failing_midway_leaves_whole_records_only(tmp_path: Path, where:
     assert_verifies(tmp_path)
 
 
-def test_after_a_failed_write_the_next_record_follows_the_last_whole_one(tmp_path: Path):
+@pytest.mark.parametrize("where", WHERE)
+def test_after_a_failed_write_the_next_record_follows_the_last_whole_one(
+    tmp_path: Path, where: str
+):
     journal = make_journal(tmp_path)
     write(journal, "/kept.html")
-    failing_write(journal, "in the response")
+    failing_write(journal, where, tmp_path / "spool")
     after = write(journal, "/after.html")
     (name,) = warc_files(tmp_path)
     assert (tmp_path / "warcs" / name).stat().st_size == end_of(after)
@@ -354,3 +392,26 @@ def test_after_a_failed_write_the_next_record_follows_the_last_whole_one(tmp_pat
         SITE + "/kept.html",
         SITE + "/after.html",
     ]
+
+
+def test_a_spool_file_is_removed_whether_or_not_its_records_could_be_written(tmp_path: Path):
+    archivist = open_archivist(tmp_path)
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    bodies = []
+    for name, limit in (("kept", None), ("failed", 4096)):
+        path = spool / f"body-{name}.spool"
+        path.write_bytes(os.urandom(BIG))
+        item = exchange(f"/{name}", b"", content_type=BINARY)
+        item.response_body = Body(b"", path, BIG)
+        item.payload_digest = item.block_digest = ""
+        bodies.append(path)
+        if limit is None:
+            archivist.archive(Capture(item))
+            continue
+        end = archivist.journal.writer.sync()
+        with file_size_limit(end + limit), pytest.raises(OSError):
+            archivist.archive(Capture(item))
+    assert not any(path.exists() for path in bodies)
+    archivist.close()
+    assert [r.get("WARC-Target-URI") for r in records(tmp_path, "response")] == [SITE + "/kept"]

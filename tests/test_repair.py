@@ -28,10 +28,19 @@ import pytest
 import archiver.collection.repair
 from archiver.collection.dedup import SqliteDedupIndex
 from archiver.collection.repair import RepairReport
+from archiver.collection.warc import WrittenExchange
 from archiver.model.errors import CollectionError
 from archiver.tools.verify import render_text, verify_collection
 from samplesite.server import SampleSiteServer
 from tests.conftest import SAMPLE_HOST, crawl_site
+from tests.test_archivist import (
+    RAW_304,
+    RUN_2,
+    answer_not_modified,
+    capture,
+    open_archivist,
+    page,
+)
 from tests.warcread import Record, iter_records
 
 WARC_SIZE = "30000"  # the sample site then fills four files per run
@@ -144,19 +153,37 @@ def mid(record: Record) -> int:
     return record.offset + record.length // 2
 
 
+def capture_start(records: list[Record], index: int) -> int:
+    """Where the capture holding ``records[index]`` begins: the writer puts a capture's
+    records together (response or revisit, request, and for a 304 a metadata record)."""
+    while records[index].type not in ("response", "revisit", "warcinfo"):
+        index -= 1
+    return index
+
+
 # Where the disk copy of the last WARC ends, and the records of the finished file that must
-# survive: the file's whole records, less a last response or revisit whose request was lost.
+# survive: the file's whole records, less a last capture that lost any of its records.
 CASES: dict[str, tuple[Callable[[list[Record]], int], Callable[[list[Record]], int]]] = {
-    # cut inside the last record's member: the request, so its response goes too
-    "inside the last member": (lambda rs: mid(rs[-1]), lambda rs: len(rs) - 2),
-    "inside a member's gzip header": (lambda rs: rs[-1].offset + 5, lambda rs: len(rs) - 2),
-    "inside a member's gzip trailer": (lambda rs: end(rs[-1]) - 3, lambda rs: len(rs) - 2),
-    # exactly at a member boundary, after a request: everything there is whole
-    "at a pair boundary": (lambda rs: rs[-2].offset, lambda rs: len(rs) - 2),
-    # exactly at the boundary between a capture and its request: the capture goes
-    "after a capture, before its request": (lambda rs: rs[-1].offset, lambda rs: len(rs) - 2),
-    # inside the request of a pair in the middle of the file: the rest of the file is gone
-    "inside an earlier request": (lambda rs: mid(rs[6]), lambda rs: 5),
+    # cut inside the last record's member (a request or a 304's metadata): its capture goes
+    "inside the last member": (lambda rs: mid(rs[-1]), lambda rs: capture_start(rs, len(rs) - 1)),
+    "inside a member's gzip header": (
+        lambda rs: rs[-1].offset + 5,
+        lambda rs: capture_start(rs, len(rs) - 1),
+    ),
+    "inside a member's gzip trailer": (
+        lambda rs: end(rs[-1]) - 3,
+        lambda rs: capture_start(rs, len(rs) - 1),
+    ),
+    # exactly at a member boundary, the second record of the last capture: the capture goes
+    "at a pair boundary": (lambda rs: rs[-2].offset, lambda rs: capture_start(rs, len(rs) - 2)),
+    # exactly at the boundary before the last capture's last record: the capture goes
+    "after a capture, before its request": (
+        lambda rs: rs[-1].offset,
+        lambda rs: capture_start(rs, len(rs) - 1),
+    ),
+    # inside a record in the middle of the file: the rest of the file is gone, and the
+    # capture that record is part of
+    "inside an earlier request": (lambda rs: mid(rs[6]), lambda rs: capture_start(rs, 6)),
     # the run died between fsync and rename: the whole file is kept
     "complete but still open": (lambda rs: end(rs[-1]), lambda rs: len(rs)),
     # nothing complete, not even the warcinfo: the file goes
@@ -174,7 +201,8 @@ def test_a_killed_run_is_repaired_to_what_was_complete(
     state = crash(crawled[which], tmp_path / "coll", cut_at)
     # The second run's captures are all revisits; the first run's last one may be either (a
     # payload seen earlier in the run is a revisit too).
-    assert state.records[-2].type in (("response", "revisit") if which == "one" else ("revisit",))
+    last = state.records[capture_start(state.records, len(state.records) - 1)]
+    assert last.type in (("response", "revisit") if which == "one" else ("revisit",))
     assert which == "two" or any(r.type == "response" for r in state.records[-8:])
     kept = state.records[: kept_count(state.records)]
     size = cut_at(state.records)
@@ -361,7 +389,9 @@ def test_the_summary_is_one_line_that_says_what_was_done(crawled: dict[str, Path
     summary = repair_collection(state.root).summary()
     assert "\n" not in summary
     assert summary.startswith("1 open WARC closed: ")
-    assert "2 cut" in summary and "1 index sealed" in summary and "manifest: " in summary
+    # the last capture: its whole records and the cut one (a pair, or a 304's three)
+    cut = len(state.records) - capture_start(state.records, len(state.records) - 1)
+    assert f"{cut} cut" in summary and "1 index sealed" in summary and "manifest: " in summary
 
 
 # -- nothing to do -------------------------------------------------------------------------
@@ -500,8 +530,13 @@ def test_records_past_the_commit_mark_are_cut_with_their_lines(
     """Killed after writing records but before the checkpoint that would commit them: they
     are whole, but their rows were never committed, so they go (the resumed run refetches)."""
     state = crash(crawled[which], tmp_path / "coll", lambda rs: end(rs[-1]))
-    requests = [i for i, r in enumerate(state.records) if r.type == "request"]
-    last_kept = requests[len(requests) // 2]  # a request: a pair ends there
+    ends = [  # a capture ends after its request, or after a 304's metadata record
+        i
+        for i, r in enumerate(state.records)
+        if r.type in ("request", "metadata")
+        and [n.type for n in state.records[i + 1 : i + 2]] != ["metadata"]
+    ]
+    last_kept = ends[len(ends) // 2]
     mark = end(state.records[last_kept])
     set_mark(state.root, state.name, mark)
     report = repair_collection(state.root)
@@ -527,3 +562,67 @@ def test_an_open_file_with_nothing_committed_is_removed(crawled: dict[str, Path]
     assert_index_and_manifest(state, report, 0)
     verified = verify_collection(state.root)
     assert verified.ok, render_text(verified)
+
+
+# -- a 304's records -----------------------------------------------------------------------
+
+
+def written_304(root: Path) -> tuple[Path, WrittenExchange]:
+    """Two runs by the archivist; the second, a page and then a 304 for the first run's page,
+    left as a killed run leaves it (its WARC still .open), after a checkpoint."""
+    first = open_archivist(root)
+    first.archive(capture("/a.html", page("A"), headers=((b"ETag", b'"v1"'),)))
+    first.close()
+    second = open_archivist(root, RUN_2)
+    second.archive(capture("/b.html", page("B")))
+    item = answer_not_modified(second, "/a.html", RAW_304)
+    second.archive(item)
+    second.checkpoint()
+    second.abandon()
+    (path,) = (root / "warcs").glob("*.open")
+    assert item.written is not None and item.written.metadata is not None
+    assert item.written.end == path.stat().st_size
+    return path, item.written
+
+
+def test_a_file_may_end_on_a_304s_metadata_record(tmp_path: Path):
+    path, written = written_304(tmp_path)
+    report = repair_collection(tmp_path)
+    final = path.with_name(path.name.removesuffix(".open"))
+    assert final.stat().st_size == written.end
+    assert [r.type for r in iter_records(final)][-3:] == ["revisit", "request", "metadata"]
+    assert report.records_cut == 0
+    verified = verify_collection(tmp_path)
+    assert verified.ok, render_text(verified)
+
+
+def test_a_304_whose_metadata_record_was_cut_is_cut_from_its_revisit(tmp_path: Path):
+    """Power lost bytes the mark says were committed: the 304's metadata record is damaged,
+    so its revisit and request go too (the rest of the capture cannot stand for the 304)."""
+    path, written = written_304(tmp_path)
+    assert written.metadata is not None
+    with open(path, "r+b") as f:
+        f.truncate(written.metadata.offset + written.metadata.length // 2)
+    report = repair_collection(tmp_path)
+    final = path.with_name(path.name.removesuffix(".open"))
+    assert final.stat().st_size == written.response.offset
+    assert [r.type for r in iter_records(final)][-2:] == ["response", "request"]
+    (repaired,) = report.warcs
+    assert repaired.records_cut == 3  # the revisit, the request, the cut metadata record
+    assert report.manifest_lines_dropped == 1 and report.index_lines_dropped == 1
+    verified = verify_collection(tmp_path)
+    assert verified.ok, render_text(verified)
+    assert_repair_is_idempotent(tmp_path)
+
+
+def test_a_304_revisit_and_request_ending_a_file_without_marks_are_kept(tmp_path: Path):
+    """Nothing lost after them and no mark to say otherwise: a 304 written before 304s had a
+    metadata record (or one killed right before it), whole as a capture."""
+    path, written = written_304(tmp_path)
+    with open(path, "r+b") as f:
+        f.truncate(written.request.end)
+    (tmp_path / SqliteDedupIndex.FILENAME).unlink()
+    report = archiver.collection.repair.repair_collection(tmp_path, _NoIndex())
+    final = path.with_name(path.name.removesuffix(".open"))
+    assert final.stat().st_size == written.request.end
+    assert report.records_cut == 0

@@ -8,7 +8,9 @@ independent reader in tests/warcread.py, and the hand-made extras are written wi
 from __future__ import annotations
 
 import argparse
+import base64
 import functools
+import hashlib
 import itertools
 import json
 import shutil
@@ -22,13 +24,24 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 import archiver.collection.warc
+from archiver.archive.protocol import Capture
 from archiver.cli.verify import add_parser
 from archiver.collection.cdxj import CdxjLine
 from archiver.collection.warc import PROFILE_IDENTICAL
 from archiver.model.errors import CollectionError
+from archiver.model.exchange import Body
 from archiver.tools.verify import render_text, verify_collection
 from samplesite.server import SampleSiteServer
 from tests.conftest import crawl_site
+from tests.test_archivist import (
+    RAW_304,
+    RUN_2,
+    SITE,
+    answer_not_modified,
+    capture,
+    open_archivist,
+    page,
+)
 from tests.warcread import Record, iter_records, read_member
 
 
@@ -301,9 +314,116 @@ def test_the_same_headers_over_a_matching_body_pass(coll: Path):
     compressed = gzip_member(b"<html><body>gzip indeed</body></html>")
     chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(compressed), compressed)
     head = http_head(("Transfer-Encoding", "chunked"), ("Content-Encoding", "gzip"))
-    write_exchange(coll, "response", head, chunked)
+    # The payload of a body kept chunked is its entity (warcio would digest the framing).
+    write_exchange(coll, "response", head, chunked, **{"WARC-Payload-Digest": sha1(compressed)})
     report = verify_collection(coll)
     assert report.ok, render_text(report)
+
+
+def sha1(data: bytes) -> str:
+    return "sha1:" + base64.b32encode(hashlib.sha1(data).digest()).decode("ascii")
+
+
+@pytest.mark.e2e
+def test_a_chunked_payload_digest_over_the_framing_is_caught(coll: Path):
+    entity = b"<html><body>kept as transferred</body></html>"
+    chunked = b"%x;name=value\r\n%s\r\n0\r\nExpires: never\r\n\r\n" % (len(entity), entity)
+    head = http_head(("Transfer-Encoding", "chunked"))
+    path = write_exchange(coll, "response", head, chunked)  # warcio digests the framing
+    report = verify_collection(coll)
+    assert {(p.check, p.path, p.offset) for p in report.problems} == {("digest", rel(path), 0)}
+    (problem,) = report.problems
+    assert "chunk framing included" in problem.message and sha1(entity) in problem.message
+
+
+# -- captures the archivist writes: no crawl ------------------------------------------
+
+
+def archived(root: Path, *items: Capture) -> None:
+    archivist = open_archivist(root)
+    for item in items:
+        archivist.archive(item)
+    archivist.close()
+
+
+@pytest.mark.parametrize("reason", ["length", "disconnect", "time"])
+def test_a_chunked_body_cut_mid_chunk_verifies_with_the_entity_received(
+    tmp_path: Path, reason: str
+):
+    entity = page("Cut", text="the server went quiet " * 300)
+    item = capture("/cut.html", entity, chunked=True, truncated=reason)
+    framed = item.exchange.response_body.data
+    kept = framed[: len(framed) // 2]  # inside a chunk: what came before the cut
+    received = dechunk_what_came(kept)
+    exchange = item.exchange
+    exchange.response_body = Body.of(kept)
+    exchange.payload_digest, exchange.payload_length = sha1(received), len(received)
+    exchange.block_digest = sha1(exchange.response_head + kept)
+    archived(tmp_path, item)
+    report = verify_collection(tmp_path)
+    assert report.ok, render_text(report)
+
+
+def dechunk_what_came(framed: bytes) -> bytes:
+    """The data of the chunks in ``framed``, the last one as far as it came."""
+    entity, pos = b"", 0
+    while pos < len(framed):
+        eol = framed.index(b"\r\n", pos)
+        size = int(framed[pos:eol].split(b";")[0], 16)
+        entity += framed[eol + 2 : eol + 2 + size]
+        pos = eol + 2 + size + 2
+    return entity
+
+
+def test_a_truncation_reason_warc_does_not_name_is_caught(tmp_path: Path):
+    archived(tmp_path, capture("/cut.html", page("Cut"), truncated="bored"))
+    report = verify_collection(tmp_path)
+    (problem,) = report.problems
+    assert problem.check == "record" and "WARC-Truncated 'bored'" in problem.message
+
+
+def extra_metadata(root: Path, refers_to: str, target: str) -> Path:
+    """A WARC file holding one 304 metadata record that refers to ``refers_to``."""
+    path = root / "warcs" / "extra-20260102030405-00000-test.warc.gz"
+    with open(path, "wb") as f:
+        writer = WARCWriter(f, gzip=True, warc_version="1.1")
+        record = writer.create_warc_record(
+            "metadata://site.test/a.html",
+            "metadata",
+            payload=BytesIO(RAW_304),
+            length=len(RAW_304),
+            warc_content_type="application/http; msgtype=response",
+            warc_headers_dict={
+                "WARC-Date": DATE,
+                "WARC-Refers-To": refers_to,
+                "WARC-Concurrent-To": refers_to,
+                "WARC-Refers-To-Target-URI": target,
+            },
+        )
+        writer.write_record(record)
+    return path
+
+
+def test_a_304s_metadata_record_must_refer_to_its_revisit_in_the_same_file(tmp_path: Path):
+    first = open_archivist(tmp_path)
+    first.archive(capture("/a.html", page("A"), headers=((b"ETag", b'"v1"'),)))
+    first.close()
+    second = open_archivist(tmp_path, RUN_2)
+    item = answer_not_modified(second, "/a.html", RAW_304)
+    second.archive(item)
+    second.close()
+    assert verify_collection(tmp_path).ok
+    assert item.written is not None and item.written.metadata is not None
+    revisit = item.written.response
+    cases = {
+        "<urn:uuid:00000000-0000-4000-8000-000000000000>": "names no record",
+        revisit.record_id: "not in the same file",
+    }
+    for refers_to, why in cases.items():
+        path = extra_metadata(tmp_path, refers_to, SITE + "/a.html")
+        report = verify_collection(tmp_path)
+        assert [(p.check, p.path, p.offset) for p in report.problems] == [("pairing", rel(path), 0)]
+        assert why in report.problems[0].message
 
 
 # -- the files around the WARCs --------------------------------------------------------

@@ -89,15 +89,20 @@ class Archivist:
     def archive(self, item: Capture) -> None:
         """Read, decide, write: the capture is committed at a later checkpoint.
 
-        OSError and sqlite3.Error (a full disk) go to the caller, which stops the crawl.
+        OSError and sqlite3.Error (a full disk) go to the caller, which stops the crawl. The
+        body's spool file, if any, is removed once its records are written, or when they
+        could not be: either way nothing will read it again.
         """
-        if item.content is not None:
-            reading = read_body(item.content, item.content_type, links_base=item.links_base)
-            item.document, item.links = reading.document, reading.links
-            if reading.pdf_outcome is not None:
-                self._count_pdf(item, reading.pdf_outcome)
-        self._decide(item)
-        self._write(item)
+        try:
+            if item.content is not None:
+                reading = read_body(item.content, item.content_type, links_base=item.links_base)
+                item.document, item.links = reading.document, reading.links
+                if reading.pdf_outcome is not None:
+                    self._count_pdf(item, reading.pdf_outcome)
+            self._decide(item)
+            self._write(item)
+        finally:
+            item.exchange.response_body.discard()
         if item.document is not None:
             self._queue_manifest_line(item)
 
@@ -123,6 +128,7 @@ class Archivist:
             )
             self.stats["archiver/dedup/not_modified"] += 1
         else:
+            # Digested by the crawl while the body came: the body is not read here.
             item.payload_digest = exchange.payload_digest
             found = self.index.payload(item.payload_digest)
             fresh = found is not None and is_fresh(found, self.config.dedup_max_age)
@@ -143,9 +149,11 @@ class Archivist:
 
     def _write(self, item: Capture) -> None:
         exchange = item.exchange
-        written = self.journal.write(
-            exchange, payload_digest=item.payload_digest or None, revisit=item.revisit
-        )
+        # A 304 is written as a revisit of the payload it confirmed (what replay serves at
+        # the new date), followed by the 304 itself as it came (what the server said).
+        revisit = item.revisit
+        not_modified = revisit is not None and revisit.profile == PROFILE_NOT_MODIFIED
+        written = self.journal.write(exchange, revisit=revisit, not_modified_raw=not_modified)
         item.written = written
         self.journal.add_index_line(
             CdxjLine.of(

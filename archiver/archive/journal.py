@@ -1,7 +1,8 @@
 """When a capture is committed: the order in which its record, lines and rows reach the disk.
 
-A capture's records go to the open WARC file at once, in one write, so they survive a crash of
-the process; the capture is committed at the next checkpoint, which does, in this order:
+A capture's records go to the open WARC file at once (a write that fails midway is cut off
+again by the writer), so they survive a crash of the process; the capture is committed at the
+next checkpoint, which does, in this order:
 
 1. fsync the WARC file: every record written so far is durable;
 2. append the manifest lines of those captures, and fsync them;
@@ -72,9 +73,10 @@ class Journal:
         self.checkpoints = 0
 
     def write(
-        self, exchange: Exchange, *, payload_digest: str | None, revisit: Revisit | None
+        self, exchange: Exchange, *, revisit: Revisit | None, not_modified_raw: bool = False
     ) -> WrittenExchange:
-        """Write a capture's records; it is committed at the next checkpoint."""
+        """Write a capture's records (WarcFileWriter.write_exchange); it is committed at the
+        next checkpoint."""
         if self.writer.full:
             self.checkpoint()
             self.writer.close()
@@ -84,7 +86,7 @@ class Journal:
             # with nothing committed from one written before marks existed.
             self.index.commit(self._mark())
         written = self.writer.write_exchange(
-            exchange, payload_digest=payload_digest, revisit=revisit
+            exchange, revisit=revisit, not_modified_raw=not_modified_raw
         )
         self._captures += 1
         return written

@@ -166,6 +166,9 @@ class _Loop:
                 stats["archiver/archive_errors"] += 1
                 return
         finally:
+            # Archived or not, no one reads the body again: its spool file goes (the
+            # archivist removes it too, but a capture may never reach the archivist).
+            item.exchange.response_body.discard()
             if item.links_base is not None:  # the crawl waits for every page's links
                 self._send_links(item)
         self._checkpoint_if_due()

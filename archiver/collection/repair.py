@@ -8,9 +8,11 @@ that was committed and complete, and drops only what was not:
 1. each open WARC is truncated to its longest sound prefix of whole records that is also
    committed (its commit mark in the dedup index, see journal.py: what lies past the mark
    was never committed, has no rows and maybe half its lines, and the resumed run fetches it
-   again), never ending on a response or revisit whose request record was lost (the writer
-   puts the request right after its response, so a capture without it is half an exchange).
-   A file left with no capture is removed;
+   again), and that ends on a whole capture. The writer puts a capture's records one after
+   the other: the response or revisit, its request, and for a 304 a metadata record with
+   the 304 as received; a capture that lost its request is half an exchange, and a 304's
+   revisit whose metadata record was damaged lost the answer it stands for, so either is
+   cut from its first record on. A file left with no capture is removed;
 2. each open index keeps the lines that point at records still there, gains a line for each
    kept capture that had none (the run died after the commit, before the checkpoint appended
    the lines, or a power loss took them), and is sorted into ``indexes/RUN.cdxj``;
@@ -39,19 +41,23 @@ from archiver.collection.durable import fsync_dir, write_atomically
 from archiver.collection.layout import OPEN_SUFFIX, RUN_ID, Collection
 from archiver.collection.manifest import ManifestError, ManifestLine
 from archiver.collection.records import (
+    HttpHead,
+    HttpSplitter,
     Member,
     MemberError,
+    MemberReader,
     RecordError,
+    RecordReader,
     iter_members,
-    parse_http,
-    parse_record,
 )
+from archiver.collection.warc import PROFILE_NOT_MODIFIED
 from archiver.model.errors import CollectionError
 
 logger = logging.getLogger(__name__)
 
 _CAPTURES = ("response", "revisit")
 _RUN_ID_FIELD = b"archiver-run-id"  # in every warcinfo (pipelines.warcinfo_fields)
+_WARCINFO_BYTES = 1 << 20  # of a warcinfo's fields, read for the run id at most
 
 # (filename, offset, length) of the record an index line points at.
 _Target = tuple[str, int, int]
@@ -203,6 +209,8 @@ class _Record:
     length: int
     type: str
     record_id: str
+    concurrent_to: str = ""  # a request's or metadata record's capture
+    not_modified: bool = False  # a 304's revisit: its metadata record follows its request
 
     @property
     def end(self) -> int:
@@ -214,7 +222,7 @@ class _WarcPlan:
     path: Path  # the .open file
     name: str  # its final name
     size: int
-    end: int  # where the sound, paired prefix ends: the size to truncate to
+    end: int  # where the sound, whole-capture prefix ends: the size to truncate to
     kept: dict[int, _Record]  # by offset
     cut: int  # records (or incomplete stretches) beyond ``end``
     run_id: str | None  # from the warcinfo record
@@ -229,6 +237,7 @@ class _Scan:
     indexed: set[_Target]  # what the run's index lines point at
     records: list[_Record] = field(default_factory=list)
     beyond: int = 0  # items after the first damage
+    damaged_at: int | None = None  # where the first damage (or unsound record) starts
     run_id: str | None = None
     lines: dict[int, bytes] = field(default_factory=dict)  # for captures not indexed
 
@@ -249,11 +258,13 @@ def _plan_warc(path: Path, indexed: set[_Target], marks: CommitMarks) -> _WarcPl
     while committed is not None and records and records[-1].end > committed:
         records.pop()
         scan.beyond += 1
-    # The writer puts a capture's request right after it: a capture last in the file lost
-    # its request, and goes with it.
-    while records and records[-1].type in _CAPTURES:
-        records.pop()
-        scan.beyond += 1
+    # Bytes that were there once are gone right after the last record kept: damage starts
+    # there, or the mark says more was committed (a power loss took fsynced-looking bytes).
+    last_end = records[-1].end if records else 0
+    lost_after = last_end == scan.damaged_at or (committed is not None and last_end < committed)
+    whole = _whole_captures(records, lost_after)
+    scan.beyond += len(records) - whole
+    del records[whole:]
     if not any(r.type in _CAPTURES for r in records):
         scan.beyond += len(records)
         records = []  # a warcinfo alone archives nothing
@@ -263,6 +274,27 @@ def _plan_warc(path: Path, indexed: set[_Target], marks: CommitMarks) -> _WarcPl
     return _WarcPlan(path, name, size, end, kept, scan.beyond, scan.run_id, unindexed)
 
 
+def _whole_captures(records: list[_Record], lost_after: bool) -> int:
+    """How many of ``records`` to keep so that they end on a whole capture: its response or
+    revisit, then its request, then for a 304 its metadata record. A 304's revisit and
+    request with nothing lost after them are kept as a whole capture: the file ends where
+    the mark says (the writer commits whole captures only, so this one was written before
+    304s had a metadata record), or it has no mark at all."""
+    count = len(records)
+    while count:
+        start = next((i for i in range(count - 1, -1, -1) if records[i].type in _CAPTURES), None)
+        if start is None:
+            return count
+        capture = records[start]
+        parts = {r.type for r in records[start + 1 : count] if r.concurrent_to == capture.record_id}
+        lost_304 = lost_after and capture.not_modified and "metadata" not in parts
+        if "request" in parts and not lost_304:
+            return count
+        count = start
+        lost_after = False  # the capture before it is followed by a sound record
+    return count
+
+
 def _scan(path: Path, size: int, scan: _Scan) -> _Scan:
     """The whole records from the start up to the first damage, and how many items follow.
 
@@ -270,26 +302,78 @@ def _scan(path: Path, size: int, scan: _Scan) -> _Scan:
     a file can only be truncated, and offsets of later records must not move.
     """
     with open(path, "rb") as stream:
-        for item in iter_members(stream, size):
+        for item in iter_members(stream, size, _read):
             if scan.beyond or not _take(item, scan):
+                if not scan.beyond:  # the first damage
+                    scan.damaged_at = (item if isinstance(item, MemberError) else item[0]).offset
                 scan.beyond += 1
     return scan
 
 
-def _take(item: Member | MemberError, scan: _Scan) -> bool:
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """What repair needs of one record: its WARC headers, a warcinfo's fields, a capture's
+    HTTP head (for its index line)."""
+
+    headers: dict[str, str]
+    warcinfo: bytes = b""
+    http: HttpHead | None = None
+
+
+def _read(member: MemberReader) -> _Read | None:
+    """The record of a member, read to its end; None if it is not one whole record."""
+    try:
+        record = RecordReader(member)
+        kind = record.type
+        warcinfo, http = b"", None
+        if kind == "warcinfo":
+            warcinfo = _first_bytes(record, _WARCINFO_BYTES)
+        elif kind in _CAPTURES:
+            splitter = HttpSplitter()
+            for piece in record.blocks():
+                splitter.feed(piece)
+                if splitter.head is not None:
+                    break
+            http = splitter.head
+        record.close()
+    except RecordError:
+        return None
+    return _Read(record.headers, warcinfo, http)
+
+
+def _first_bytes(record: RecordReader, limit: int) -> bytes:
+    parts, have = [], 0
+    for piece in record.blocks():
+        parts.append(piece[: limit - have])
+        have += len(parts[-1])
+        if have >= limit:
+            break
+    return b"".join(parts)
+
+
+def _take(item: tuple[Member, _Read | None] | MemberError, scan: _Scan) -> bool:
     """Add the record a sound member holds (it inflated, its CRC held, its block is whole)."""
     if isinstance(item, MemberError):
         return False
-    try:
-        headers, block = parse_record(item.data)
-    except RecordError:
+    member, read = item
+    if read is None:
         return False
+    headers = read.headers
     kind = headers.get("warc-type", "")
-    scan.records.append(_Record(item.offset, item.length, kind, headers.get("warc-record-id", "")))
+    scan.records.append(
+        _Record(
+            member.offset,
+            member.length,
+            kind,
+            headers.get("warc-record-id", ""),
+            concurrent_to=headers.get("warc-concurrent-to", ""),
+            not_modified=kind == "revisit" and headers.get("warc-profile") == PROFILE_NOT_MODIFIED,
+        )
+    )
     if kind == "warcinfo" and scan.run_id is None:
-        scan.run_id = _run_id(block)
-    elif kind in _CAPTURES and (scan.name, item.offset, item.length) not in scan.indexed:
-        scan.lines[item.offset] = _index_line(headers, block, scan.name, item)
+        scan.run_id = _run_id(read.warcinfo)
+    elif kind in _CAPTURES and (scan.name, member.offset, member.length) not in scan.indexed:
+        scan.lines[member.offset] = _index_line(headers, read.http, scan.name, member)
     return True
 
 
@@ -302,15 +386,14 @@ def _run_id(warcinfo: bytes) -> str | None:
     return None
 
 
-def _index_line(headers: dict[str, str], block: bytes, name: str, member: Member) -> bytes:
+def _index_line(headers: dict[str, str], http: HttpHead | None, name: str, member: Member) -> bytes:
     """The line the crawl writes for this capture (see archivist.Archivist._write)."""
-    http = parse_http(block)
     content_types = [v for k, v in http.headers if k == "content-type"] if http else []
     revisit = headers.get("warc-type") == "revisit"
     line = CdxjLine.of(
         url=headers.get("warc-target-uri", ""),
         timestamp="".join(c for c in headers.get("warc-date", "") if c.isdigit())[:14],
-        # Scrapy's Headers.get, which the crawl's Content-Type comes from, takes the last one.
+        # The crawl's Content-Type is the head's last one.
         mime="warc/revisit" if revisit else cdxj_mime(content_types[-1] if content_types else None),
         # A revisit's head keeps the stored status line: the status the crawl indexed.
         status=http.status if http else None,

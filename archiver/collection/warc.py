@@ -1,56 +1,47 @@
-"""WARC/1.1 files: warcinfo first, request/response pairs, one gzip member per record.
+"""WARC/1.1 files: warcinfo first, then each capture's records, one gzip member per record.
 
 Files are written as ``NAME.warc.gz.open``, fsynced and renamed when complete, and rotated
 once they pass the size limit, so a finished file name always means a complete file. The
 writer only writes; when to fsync (checkpoints) and rotate is the journal's call (journal.py).
+
+A capture is its response (or revisit) record, its request record, and for a 304 a metadata
+record holding the 304 as received (see ``WarcFileWriter.write_exchange``). A response body
+may be any size and spooled on disk (archiver.model.exchange.Body): each record is
+compressed into its gzip member as its bytes are read and written out as the member grows,
+so no body is ever held whole; the digests come with the exchange, computed by the crawl
+while the body arrived.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import socket
-from base64 import b32encode
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from io import BytesIO
 from pathlib import Path
 from typing import BinaryIO
 
 from isal import isal_zlib
-from warcio.archiveiterator import ArchiveIterator
-from warcio.recordloader import ArcWarcRecord
-from warcio.statusandheaders import StatusAndHeaders
+from warcio.statusandheaders import StatusAndHeadersParser
 from warcio.timeutils import datetime_to_iso_date
-from warcio.warcwriter import WARCWriter
 
+from archiver.collection.chunked import ChunkDecoder, ChunkError
 from archiver.collection.durable import fsync_dir
 from archiver.collection.layout import OPEN_SUFFIX
-from archiver.model.exchange import Exchange
+from archiver.collection.records import HttpSplitter, MemberReader, RecordReader
+from archiver.model.digests import EMPTY_DIGEST, digest_text, new_hash, sha1_digest
+from archiver.model.exchange import Body, Exchange
 
 WARC_VERSION = "1.1"
 PROFILE_IDENTICAL = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
 PROFILE_NOT_MODIFIED = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
-
-
-class RawHead(StatusAndHeaders):
-    """An HTTP head that warcio writes byte for byte.
-
-    warcio re-serializes HTTP headers and percent-encodes any non-ASCII value; an archive must
-    keep the bytes the server sent, so the captured block is kept and re-serializing is a no-op.
-    """
-
-    def __init__(self, head: bytes) -> None:
-        # Only the first line: warcio's writer reads nothing of the parsed headers, so parsing
-        # them for every record would be work thrown away.
-        protocol, _, rest = head.split(b"\r\n", 1)[0].decode("latin-1").partition(" ")
-        super().__init__(rest, [], protocol, len(head))
-        self.headers_buff = head
-
-    def compute_headers_buffer(self, header_filter: object = None) -> None:
-        pass
+HTTP_RESPONSE = "application/http; msgtype=response"
+HTTP_REQUEST = "application/http; msgtype=request"
+# pywb's own convention for a record about a URL rather than of it: its index key can never
+# be the page's, so no replay serves it in the page's place.
+METADATA_SCHEME = "metadata://"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +56,8 @@ class Revisit:
     # The HTTP head the revisit record holds: the response's own for identical payloads. For a
     # 304, the stored response with the 304's headers merged in (RFC 9111 4.3.4): what replay
     # must serve for the new date (pywb replays a revisit with its own head). The profile
-    # records that the server answered 304; the request record holds the conditional request.
+    # records that the server answered 304; the metadata record after the request holds the
+    # 304 as it came (write_exchange's ``not_modified_raw``).
     head: bytes
 
 
@@ -78,14 +70,24 @@ class RecordLocation:
     offset: int
     length: int
 
+    @property
+    def end(self) -> int:
+        return self.offset + self.length
+
 
 @dataclass(frozen=True, slots=True)
 class WrittenExchange:
-    response: RecordLocation
+    response: RecordLocation  # the response or revisit: what the index and manifest name
     request: RecordLocation
     payload_digest: str
     warc_date: str  # WARC-Date as written, with microseconds (WARC/1.1)
     warc_date_14: str  # the same instant as the 14-digit timestamp CDX and replay URLs use
+    metadata: RecordLocation | None = None  # a 304's raw answer, after the request
+
+    @property
+    def end(self) -> int:
+        """Where the capture's last record ends in its file."""
+        return (self.metadata or self.request).end
 
 
 # warcio compresses with zlib at level 9, which was the archive worker's largest cost. ISA-L
@@ -93,23 +95,71 @@ class WrittenExchange:
 # gzip members that every gzip reader reads, several times faster at its highest level, for
 # about as many bytes as wget's zlib at level 9 (bench/README.md has the comparison).
 GZIP_LEVEL = 3
+# Compressed bytes gathered before they go to the file: a small record is still one write,
+# a large one goes out as it is compressed.
+_WRITE_BYTES = 1 << 20
+_READ_BYTES = 1 << 20  # of a spooled body, at a time
+
+
+def _compressor() -> isal_zlib.Compress:
+    return isal_zlib.compressobj(GZIP_LEVEL, isal_zlib.DEFLATED, isal_zlib.MAX_WBITS + 16)
 
 
 def gzip_member(data: bytes | memoryview) -> bytes:
     """One whole gzip member: what each record of a .warc.gz must be (WARC 1.1 annex D.2)."""
-    compressor = isal_zlib.compressobj(GZIP_LEVEL, isal_zlib.DEFLATED, isal_zlib.MAX_WBITS + 16)
+    compressor = _compressor()
     return compressor.compress(data) + compressor.flush()
 
 
-def sha1_digest(*parts: bytes) -> str:
-    """sha1 of the parts, in base32: the WARC digest form CDX tools and pywb expect."""
-    digest = hashlib.sha1()
-    for part in parts:
-        digest.update(part)
-    return "sha1:" + b32encode(digest.digest()).decode("ascii")
+class _MemberWriter:
+    """One gzip member, compressed as the record's bytes come and written out as it grows."""
+
+    def __init__(self, out: BinaryIO) -> None:
+        self._out = out
+        self._compressor = _compressor()
+        self._buffer = bytearray()
+        self.length = 0  # compressed bytes written to the file so far
+
+    def write(self, data: bytes | memoryview) -> None:
+        self._buffer += self._compressor.compress(data)
+        if len(self._buffer) >= _WRITE_BYTES:
+            self._drain()
+
+    def finish(self) -> int:
+        """The member's end written; its length in the file."""
+        self._buffer += self._compressor.flush()
+        self._drain()
+        return self.length
+
+    def _drain(self) -> None:
+        with memoryview(self._buffer) as data:
+            written = 0
+            while written < len(data):
+                written += self._out.write(data[written:])
+        self.length += len(self._buffer)
+        self._buffer.clear()
 
 
-_EMPTY_DIGEST = sha1_digest(b"")  # a request's payload, mostly; base32 is slow in Python
+@dataclass(frozen=True, slots=True)
+class _Record:
+    """A record to write: its WARC fields in order (Content-Type and -Length follow them, as
+    warcio writes them) and its block, which may come in pieces."""
+
+    record_id: str
+    fields: list[tuple[str, str]]
+    content_type: str
+    block: Iterable[bytes | memoryview]
+    length: int  # of the block
+
+    def head(self) -> bytes:
+        lines = [f"WARC/{WARC_VERSION}"]
+        lines += [f"{name}: {value}" for name, value in self.fields]
+        lines += [f"Content-Type: {self.content_type}", f"Content-Length: {self.length}"]
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8")
+
+
+def _record_id() -> str:
+    return str(StatusAndHeadersParser.make_warc_id())
 
 
 def file_name(prefix: str, created: datetime, serial: int, host: str) -> str:
@@ -123,7 +173,7 @@ def _safe(text: str) -> str:
 
 
 class WarcFileWriter:
-    """Writes exchanges into rotating WARC files in one folder."""
+    """Writes captures into rotating WARC files in one folder."""
 
     def __init__(
         self,
@@ -139,9 +189,6 @@ class WarcFileWriter:
         self.max_size = max_size
         self.warcinfo = dict(warcinfo)
         self.host = host or socket.gethostname()
-        # Builds records uncompressed; _write makes each its own gzip member, in memory, and
-        # writes it in one piece.
-        self.builder = WARCWriter(None, gzip=False, warc_version=WARC_VERSION)
         self._end = 0  # where the last whole record ends in the open file
         self.files_written: list[Path] = []
         self.bytes_written = 0
@@ -154,58 +201,55 @@ class WarcFileWriter:
         self,
         exchange: Exchange,
         *,
-        payload_digest: str | None = None,
         revisit: Revisit | None = None,
+        not_modified_raw: bool = False,
     ) -> WrittenExchange:
-        """Write the response (or revisit) and its request; they always land in one file."""
+        """Write a capture's records, in one file, one after the other: the response (or the
+        revisit), its request, and with ``not_modified_raw`` (a 304 written as a revisit) a
+        metadata record holding the 304 as received.
+
+        The response block is the head and body as transferred, its WARC-Payload-Digest the
+        entity's (the body with chunk framing removed): both digests come with the exchange,
+        and are computed here, reading the body once more, only when it has none. If any
+        write fails, the file is cut back to where the capture began, so it holds whole
+        captures only and the next one goes where this one would have.
+        """
         out = self._ensure_open()
         when = exchange.date.astimezone(UTC).replace(tzinfo=None)
         date = datetime_to_iso_date(when, use_micros=True)
-        common = {
-            "WARC-Target-URI": exchange.url,
-            "WARC-Date": date,
-            "WARC-Warcinfo-ID": self._warcinfo_id,
-        }
-        response_headers = dict(common)
-        if exchange.ip_address:
-            response_headers["WARC-IP-Address"] = exchange.ip_address
+        common = [
+            ("WARC-Target-URI", exchange.url),
+            ("WARC-Date", date),
+            ("WARC-Warcinfo-ID", self._warcinfo_id),
+        ]
+        address = [("WARC-IP-Address", exchange.ip_address)] if exchange.ip_address else []
         if revisit is not None:
-            response = self._revisit_record(exchange, revisit, response_headers)
+            response = self._revisit_record(revisit, [*common, *address])
+            payload_digest = revisit.digest
         else:
-            if exchange.truncated:
-                response_headers["WARC-Truncated"] = exchange.truncated
-            if payload_digest:
-                response_headers["WARC-Payload-Digest"] = payload_digest
-            response = self._http_record(
-                exchange.url,
-                "response",
-                exchange.response_head,
-                exchange.response_body.read(),
-                response_headers,
-            )
-        response_id = response.rec_headers.get_header("WARC-Record-ID")
-        concurrent = {**common, "WARC-Concurrent-To": response_id}
-        request = self._http_record(
-            exchange.url, "request", exchange.request_head, exchange.request_body, concurrent
-        )
-        pair_start = self._end
-        response_loc = self._write(out, response)
+            response, payload_digest = self._response_record(exchange, [*common, *address])
+        records = [response, self._request_record(exchange, common, response.record_id)]
+        if not_modified_raw:
+            records.append(self._metadata_record(exchange, date, address, response.record_id))
+        start = self._end
         try:
-            request_loc = self._write(out, request)
-        except OSError:
-            out.truncate(pair_start)  # a response without its request is not kept either
-            out.seek(pair_start)  # the next record goes where this pair began, not past a gap
-            self._end = pair_start
-            self.bytes_written -= response_loc.length
+            locations = [self._write(out, record) for record in records]
+        except BaseException:
+            # Whatever failed (a full disk, a spool file gone, a bug), no part of the capture
+            # stays: a revisit without its request, or a 304 without its record, is not kept.
+            out.truncate(start)  # shrinking needs no space
+            out.seek(start)  # the next record goes where this capture began, not past a gap
+            self._end = start
             raise
-        written = WrittenExchange(
-            response=response_loc,
-            request=request_loc,
-            payload_digest=response.rec_headers.get_header("WARC-Payload-Digest"),
+        self.bytes_written += self._end - start
+        return WrittenExchange(
+            response=locations[0],
+            request=locations[1],
+            payload_digest=payload_digest,
             warc_date=date,
             warc_date_14=when.strftime("%Y%m%d%H%M%S"),
+            metadata=locations[2] if not_modified_raw else None,
         )
-        return written
 
     @property
     def is_open(self) -> bool:
@@ -231,41 +275,78 @@ class WarcFileWriter:
         """Start the next file (its warcinfo record first) if none is open."""
         self._ensure_open()
 
-    def _http_record(
-        self, url: str, kind: str, head: bytes, body: bytes, headers: dict[str, str]
-    ) -> ArcWarcRecord:
-        # Digests computed here from the bytes at hand: warcio would read them back out of
-        # the record's stream to compute the same.
-        if "WARC-Payload-Digest" not in headers:
-            headers["WARC-Payload-Digest"] = sha1_digest(body) if body else _EMPTY_DIGEST
-        headers["WARC-Block-Digest"] = sha1_digest(head, body)
-        return self.builder.create_warc_record(
-            url,
-            kind,
-            payload=BytesIO(body),
-            length=len(body),
-            http_headers=RawHead(head),
-            warc_headers_dict=headers,
-        )
+    # -- the records -------------------------------------------------------------------------
 
-    def _revisit_record(
-        self, exchange: Exchange, revisit: Revisit, headers: dict[str, str]
-    ) -> ArcWarcRecord:
-        headers.update(
-            {
-                "WARC-Profile": revisit.profile,
-                "WARC-Refers-To": revisit.refers_to,
-                "WARC-Refers-To-Target-URI": revisit.refers_to_uri,
-                "WARC-Refers-To-Date": revisit.refers_to_date,
-                "WARC-Payload-Digest": revisit.digest,
-                # The block holds the HTTP head only; the payload is the referred record's.
-                "WARC-Truncated": "length",
-                "WARC-Block-Digest": sha1_digest(revisit.head),
-            }
-        )
-        return self.builder.create_warc_record(
-            exchange.url, "revisit", http_headers=RawHead(revisit.head), warc_headers_dict=headers
-        )
+    def _response_record(
+        self, exchange: Exchange, fields: list[tuple[str, str]]
+    ) -> tuple[_Record, str]:
+        head, body = exchange.response_head, exchange.response_body
+        payload_digest, block_digest = exchange.payload_digest, exchange.block_digest
+        if not payload_digest:
+            payload_digest = _entity_digest(body, exchange.chunked)
+        if not block_digest:
+            block_digest = _block_digest(head, body)
+        if exchange.truncated:
+            fields.append(("WARC-Truncated", exchange.truncated))
+        fields += [
+            ("WARC-Payload-Digest", payload_digest),
+            ("WARC-Block-Digest", block_digest),
+            ("WARC-Type", "response"),
+        ]
+        return _http_record(fields, HTTP_RESPONSE, head, body), payload_digest
+
+    def _request_record(
+        self, exchange: Exchange, common: list[tuple[str, str]], response_id: str
+    ) -> _Record:
+        head, body = exchange.request_head, exchange.request_body
+        fields = [
+            *common,
+            ("WARC-Concurrent-To", response_id),
+            ("WARC-Payload-Digest", sha1_digest(body) if body else EMPTY_DIGEST),
+            ("WARC-Block-Digest", sha1_digest(head, body)),
+            ("WARC-Type", "request"),
+        ]
+        return _http_record(fields, HTTP_REQUEST, head, Body.of(body))
+
+    def _revisit_record(self, revisit: Revisit, fields: list[tuple[str, str]]) -> _Record:
+        fields += [
+            ("WARC-Profile", revisit.profile),
+            ("WARC-Refers-To", revisit.refers_to),
+            ("WARC-Refers-To-Target-URI", revisit.refers_to_uri),
+            ("WARC-Refers-To-Date", revisit.refers_to_date),
+            ("WARC-Payload-Digest", revisit.digest),
+            # The block holds the HTTP head only; the payload is the referred record's.
+            ("WARC-Truncated", "length"),
+            ("WARC-Block-Digest", sha1_digest(revisit.head)),
+            ("WARC-Type", "revisit"),
+        ]
+        return _http_record(fields, HTTP_RESPONSE, revisit.head, Body())
+
+    def _metadata_record(
+        self, exchange: Exchange, date: str, address: list[tuple[str, str]], revisit_id: str
+    ) -> _Record:
+        """The 304 exactly as received, about the revisit written for it: the revisit holds
+        what replay serves, this the evidence of what the server said."""
+        head, body = exchange.response_head, exchange.response_body
+        _scheme, sep, rest = exchange.url.partition("://")
+        fields = [
+            ("WARC-Target-URI", METADATA_SCHEME + (rest if sep else exchange.url)),
+            ("WARC-Date", date),
+            ("WARC-Warcinfo-ID", self._warcinfo_id),
+            *address,
+            ("WARC-Concurrent-To", revisit_id),
+            ("WARC-Refers-To", revisit_id),
+            ("WARC-Refers-To-Target-URI", exchange.url),
+        ]
+        if exchange.truncated:
+            fields.append(("WARC-Truncated", exchange.truncated))
+        fields += [
+            ("WARC-Block-Digest", exchange.block_digest or _block_digest(head, body)),
+            ("WARC-Type", "metadata"),
+        ]
+        return _http_record(fields, HTTP_RESPONSE, head, body)
+
+    # -- the file ----------------------------------------------------------------------------
 
     def close(self) -> None:
         """Finish the current file: flush, fsync, rename away ``.open``, fsync the folder."""
@@ -288,31 +369,23 @@ class WarcFileWriter:
         self._file = None
         self._path = None
 
-    def _write(self, out: BinaryIO, record: ArcWarcRecord) -> RecordLocation:
-        """Compress the record into memory, then write it as one piece.
+    def _write(self, out: BinaryIO, record: _Record) -> RecordLocation:
+        """Write one record as one gzip member, compressed piece by piece as it is written.
 
-        A failed write (a full disk) can then leave at most one partial member, which is cut
-        off again at once: the file stays a sequence of whole records.
+        The caller cuts the file back if this fails: a failed write (a full disk) must not
+        leave a partial member behind.
         """
-        buffer = BytesIO()
-        self.builder.out = buffer  # one writer for every record; only its target changes
-        self.builder.write_record(record)
-        data = memoryview(gzip_member(buffer.getbuffer()))
         offset = self._end
-        try:
-            written = 0
-            while written < len(data):
-                written += out.write(data[written:])
-        except OSError:
-            out.truncate(offset)  # shrinking needs no space
-            out.seek(offset)
-            raise
-        self._end = offset + len(data)
-        length = len(data)
-        self.bytes_written += length
+        member = _MemberWriter(out)
+        member.write(record.head())
+        for piece in record.block:
+            member.write(piece)
+        member.write(b"\r\n\r\n")
+        length = member.finish()
+        self._end = offset + length
         assert self._path is not None
         return RecordLocation(
-            record_id=record.rec_headers.get_header("WARC-Record-ID"),
+            record_id=record.record_id,
             filename=self._path.name.removesuffix(OPEN_SUFFIX),
             offset=offset,
             length=length,
@@ -328,26 +401,125 @@ class WarcFileWriter:
             path = self.folder / (name + OPEN_SUFFIX)
             if not path.exists() and not (self.folder / name).exists():
                 break
-        # Unbuffered: each record goes to the file in one write (see _write).
+        # Unbuffered: the writer gathers each member's bytes itself (_MemberWriter).
         self._file = open(path, "xb", buffering=0)  # noqa: SIM115 - lives until close()
         self._path = path
         self._end = 0
-        info = self.builder.create_warcinfo_record(name, self.warcinfo)
-        self._warcinfo_id = info.rec_headers.get_header("WARC-Record-ID")
-        self._write(self._file, info)
+        info = _warcinfo_record(name, self.warcinfo)
+        self._warcinfo_id = info.record_id
+        try:
+            self._write(self._file, info)
+        except BaseException:
+            self._file.truncate(0)
+            self._file.seek(0)
+            raise
+        self.bytes_written += self._end
         return self._file
 
 
-__all__ = ["RecordLocation", "WarcFileWriter", "WrittenExchange", "file_name"]
+def _http_record(
+    fields: list[tuple[str, str]], content_type: str, head: bytes, body: Body
+) -> _Record:
+    block = _block(head, body)
+    return _Record(_record_id_of(fields), fields, content_type, block, len(head) + body.length)
 
 
-def read_payload(path: Path, offset: int, limit: int | None = None) -> bytes:
-    """The payload of the response record at *offset*, as stored (still content-encoded).
+def _block(head: bytes, body: Body) -> Iterator[bytes | memoryview]:
+    yield head
+    yield from body.chunks(_READ_BYTES)
+
+
+def _warcinfo_record(filename: str, info: Mapping[str, str]) -> _Record:
+    """What warcio's create_warcinfo_record makes: one ``name: value`` line per set field."""
+    block = "".join(f"{name}: {value}\r\n" for name, value in info.items() if value)
+    data = block.encode("utf-8")
+    now = datetime.now(UTC).replace(tzinfo=None)
+    fields = [
+        ("WARC-Type", "warcinfo"),
+        ("WARC-Filename", filename),
+        ("WARC-Date", datetime_to_iso_date(now, use_micros=True)),
+        ("WARC-Block-Digest", sha1_digest(data)),
+    ]
+    return _Record(_record_id_of(fields), fields, "application/warc-fields", [data], len(data))
+
+
+def _record_id_of(fields: list[tuple[str, str]]) -> str:
+    """Each record gets its id here, placed after WARC-Type as warcio places it."""
+    for position, (name, _) in enumerate(fields):
+        if name == "WARC-Type":
+            record_id = _record_id()
+            fields.insert(position + 1, ("WARC-Record-ID", record_id))
+            return record_id
+    raise ValueError("a record needs a WARC-Type")
+
+
+def _block_digest(head: bytes, body: Body) -> str:
+    hash_ = new_hash()
+    hash_.update(head)
+    for piece in body.chunks(_READ_BYTES):
+        hash_.update(piece)
+    return digest_text(hash_)
+
+
+def _entity_digest(body: Body, chunked: bool) -> str:
+    """The payload digest of a body as transferred: over its entity, chunk framing removed.
+    A body that is not the chunk framing it claims is digested as it is."""
+    if body.length == 0:
+        return EMPTY_DIGEST
+    hash_ = new_hash()
+    if chunked:
+        decoder = ChunkDecoder()
+        try:
+            for piece in body.chunks(_READ_BYTES):
+                for part in decoder.feed(piece):
+                    hash_.update(part)
+            return digest_text(hash_)
+        except ChunkError:
+            hash_ = new_hash()
+    for piece in body.chunks(_READ_BYTES):
+        hash_.update(piece)
+    return digest_text(hash_)
+
+
+__all__ = [
+    "PROFILE_IDENTICAL",
+    "PROFILE_NOT_MODIFIED",
+    "RecordLocation",
+    "Revisit",
+    "WarcFileWriter",
+    "WrittenExchange",
+    "file_name",
+    "gzip_member",
+    "read_payload",
+]
+
+
+def read_payload(path: Path, offset: int, limit: int) -> bytes:
+    """The start of the entity of the response record at ``offset``: at most ``limit`` bytes
+    of its payload, chunk framing removed, still content-encoded.
 
     A 304 confirms a payload stored by an earlier run; its links and text come from here,
-    decoded with the same cap as any body.
+    with the same cap as any body, so a stored body of any size is never read whole.
+    Raises MemberError or RecordError (archiver.collection.records) if the record is damaged.
     """
-    with open(path, "rb") as f:
-        f.seek(offset)
-        record = next(iter(ArchiveIterator(f)))
-        return record.raw_stream.read(limit)
+    parts: list[bytes] = []
+    wanted = limit
+    with open(path, "rb") as stream:
+        stream.seek(offset)
+        record = RecordReader(MemberReader(stream, offset))
+        http = HttpSplitter()
+        decoder: ChunkDecoder | None = None
+        for piece in record.blocks():
+            for payload in http.feed(piece):
+                if decoder is None and http.head is not None and http.head.chunked:
+                    decoder = ChunkDecoder()
+                try:
+                    entity = decoder.feed(payload) if decoder is not None else [payload]
+                except ChunkError:
+                    return b"".join(parts)  # what de-chunked before the framing broke
+                for part in entity:
+                    parts.append(bytes(part[:wanted]))
+                    wanted -= len(parts[-1])
+                    if wanted <= 0:
+                        return b"".join(parts)
+    return b"".join(parts)

@@ -40,6 +40,7 @@ class CrawlOptions:
     robots: RobotsPolicy
     recheck: bool
     user_agent: str
+    request_headers: tuple[tuple[str, str], ...]  # DEFAULT_REQUEST_HEADERS, in order
     concurrency: int
     delay: float
     resolve: tuple[str, ...]
@@ -92,6 +93,10 @@ class CrawlOptions:
             robots=RobotsPolicy(settings.get("ARCHIVER_ROBOTS")),
             recheck=settings.getbool("ARCHIVER_RECHECK"),
             user_agent=settings.get("USER_AGENT"),
+            request_headers=tuple(
+                (str(name), str(value))
+                for name, value in settings.getdict("DEFAULT_REQUEST_HEADERS").items()
+            ),
             concurrency=settings.getint("CONCURRENT_REQUESTS"),
             delay=settings.getfloat("DOWNLOAD_DELAY"),
             resolve=strings("ARCHIVER_RESOLVE"),

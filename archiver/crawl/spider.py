@@ -129,6 +129,12 @@ class ArchiveSpider(scrapy.Spider):
         self.seeds, scope = self.resolve_scope(options)
         self.recheck = options.recheck
         self.max_text = options.max_text_bytes
+        # What every request carries, as Scrapy's DefaultHeaders and UserAgent middlewares
+        # would add them (they are off: a layer per request for two dict lookups).
+        self.request_headers = {
+            **dict(options.request_headers),
+            **({"User-Agent": options.user_agent} if options.user_agent else {}),
+        }
         self.frontier = run.frontier
         self.admission = Admission(
             run.frontier,
@@ -366,6 +372,7 @@ class ArchiveSpider(scrapy.Spider):
         headers = {"Referer": referer} if referer and not _downgrade(referer, url) else {}
         previous = self.run.index.capture(url)
         headers.update(self.revalidation.headers(previous))
+        headers.update(self.request_headers)
         return Request(
             url,
             callback=self.parse,
@@ -381,6 +388,7 @@ class ArchiveSpider(scrapy.Spider):
             url,
             callback=self.parse_robots,
             errback=self.on_error,
+            headers=self.request_headers,
             priority=PRIORITY_ROBOTS,
             dont_filter=True,
             meta={_ROBOTS_FOR: for_origin, _HOPS: hops, _KIND: LinkKind.REQUISITE, _DEPTH: 0},
@@ -391,6 +399,7 @@ class ArchiveSpider(scrapy.Spider):
             url,
             callback=self.parse_sitemap,
             errback=self.on_error,
+            headers=self.request_headers,
             priority=PRIORITY_REQUISITE,
             dont_filter=True,
             meta={_KIND: LinkKind.REQUISITE, _DEPTH: 0},

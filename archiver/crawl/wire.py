@@ -44,7 +44,6 @@ from typing import IO, TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from scrapy.http import Headers, Request, Response
-from scrapy.responsetypes import responsetypes
 
 from archiver.crawl.options import CrawlOptions
 from archiver.crawl.run import Run
@@ -279,17 +278,22 @@ class WireDownloadHandler:
     def _response(self, request: Request, receiving: _Receiving, exchange: Exchange) -> Response:
         head = receiving.head
         assert head is not None
-        headers = Headers()
+        # Scrapy's Headers, filled without its per-value normalizing (the values are bytes
+        # already); names are title-cased as Headers.normkey does, so lookups find them.
+        grouped: dict[bytes, list[bytes]] = {}
         for name, value in head.headers:
-            headers.appendlist(name, value)
-        entity = receiving.entity_start()
-        respcls = responsetypes.from_args(headers=headers, url=request.url, body=entity)
+            grouped.setdefault(name.title(), []).append(value)
+        headers = Headers()
+        for name, values in grouped.items():
+            dict.__setitem__(headers, name, values)
         flags = [f"truncated-{exchange.truncated}"] if exchange.truncated else []
-        return respcls(
+        # A plain Response: the spider reads bytes and headers, never Scrapy's text helpers,
+        # and telling HTML from XML for a response class costs a lookup per answer.
+        return Response(
             url=request.url,
             status=head.status,
             headers=headers,
-            body=entity,
+            body=receiving.entity_start(),
             flags=flags,
             ip_address=ip_address(exchange.ip_address) if exchange.ip_address else None,
             protocol=f"HTTP/{head.version[0]}.{head.version[1]}",

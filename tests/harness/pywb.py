@@ -45,6 +45,11 @@ Revisit records (what the archiver must write for them to replay):
   same algorithm and encoding), the replay is HTTP 503 "Original for revisit record
   could not be loaded".
 * ``WARC-Refers-To`` (the record ID) is not used, and the WARC-Profile is not checked.
+* A 304's ``metadata`` record (``WARC-Target-URI: metadata://host/path``, the 304 as
+  received) is indexed by ``wb-manager add`` under the page's own SURT key and second, as
+  the scheme is not part of the key: ``cdx`` lists it beside the revisit, with mime
+  ``application/http``. Replay still serves the revisit: at the same timestamp its line
+  sorts first (``"http...`` before ``"metadata...``).
 * The original must be in the same collection (any of its WARCs).
 * The status and headers come from the revisit's own HTTP block when it has one, with
   the original's payload bytes; so a revisit of a gzip response whose own headers lack
