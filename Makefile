@@ -7,7 +7,7 @@ SAMPLE_PORT ?= 8000
 PAGES ?= 5000
 RUNS ?= 3
 
-.PHONY: run test lint clean bench
+.PHONY: run test lint clean bench bench-large
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,13 @@ lint: $(STAMP)
 bench: $(STAMP)
 	bench/install-deps.sh
 	$(BIN)/python -m bench.run --pages $(PAGES) --runs $(RUNS)
+
+# Archive 8 files of 500 MiB, all in flight at once, and one of 2 GiB, served by nginx on
+# loopback; check each came whole, digests and replay right, and every process's peak RSS
+# (bench/README.md). Needs about 20 GB of free disk.
+bench-large: $(STAMP)
+	bench/install-deps.sh
+	$(BIN)/python -m bench.large
 
 clean:
 	rm -rf $(VENV) output/*/

@@ -2,10 +2,10 @@
 
 Wall time is ``time.perf_counter`` around the child. CPU time is user+sys from the rusage
 ``os.wait4`` returns when the child is reaped, which covers every descendant it waited for.
-Peak RSS is sampled from /proc while it runs (``procfs.PeakRss`` says why not ru_maxrss), and
-summed over the crawler's process tree: archiver's archive worker counts too. Pages are
-counted the same way for every crawler, from its WARC files: response and revisit records of
-``text/html`` pages.
+Peak RSS is sampled from /proc while it runs (``procfs.PeakRss`` says why not ru_maxrss), for
+each process of the crawler's tree: archiver's archive worker counts too, in the sum and as
+a process of its own. Pages are counted the same way for every crawler, from its WARC files:
+response and revisit records of ``text/html`` pages.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
@@ -38,9 +38,14 @@ class Measurement:
     exit_status: int | None = None
     wall_seconds: float = 0.0
     cpu_seconds: float = 0.0
-    peak_rss_mb: float = 0.0
+    peak_rss_mb: float = 0.0  # each process's own peak, summed over the crawler's processes
+    largest_rss_mb: float = 0.0  # the peak of the one process that used the most
+    processes: list[dict[str, object]] = field(default_factory=list)  # ProcessRow, as dicts
     server_cpu_seconds: float = 0.0  # nginx's CPU during the crawl, to show it is not the limit
     load_average: float = 0.0  # 1-minute load when the crawl started: was anything else running?
+    # CPU the rest of the machine used during the crawl (neither the crawler nor nginx): what
+    # else was running, measured rather than guessed from the load average.
+    other_cpu_seconds: float = 0.0
     warc_bytes: int = 0
     warc_files: int = 0
     pages: int = 0
@@ -60,6 +65,11 @@ class Measurement:
     @property
     def warc_mb_per_second(self) -> float:
         return self.warc_bytes / 1e6 / self.wall_seconds if self.wall_seconds else 0.0
+
+    @property
+    def cpu_ms_per_page(self) -> float:
+        """CPU per captured page: crawlers that capture different counts compare fairly."""
+        return self.cpu_seconds * 1000 / self.pages if self.pages else 0.0
 
 
 @dataclass(frozen=True)
@@ -93,6 +103,14 @@ def wget_command(url: str, out: Path) -> list[str]:
     ]
 
 
+def archiver_environment(checkout: Path) -> dict[str, str]:
+    """Run the archiver of ``checkout``, whatever the current folder: ``python -m`` puts the
+    current folder first on sys.path (the bench runs from a checkout of its own, whose
+    archiver would win over PYTHONPATH), unless PYTHONSAFEPATH is set; the archive worker, a
+    ``python -m`` of its own, inherits both."""
+    return {"PYTHONPATH": str(checkout.resolve()), "PYTHONSAFEPATH": "1"}
+
+
 def archiver_command(url: str, out: Path) -> list[str]:
     # A fresh collection each run: a second run into the same one would dedup against the first.
     return [*ARCHIVER, "crawl", url, "--output", str(out / "collection")]
@@ -110,7 +128,7 @@ def archiver_from(checkout: Path) -> Mode:
         archiver_command,
         "collection/warcs/*.warc.gz",
         collection="collection",
-        env={"PYTHONPATH": str(checkout.resolve())},
+        env=archiver_environment(checkout),
     )
 
 
@@ -122,16 +140,45 @@ MODES: dict[str, Mode] = {
     mode.name: mode
     for mode in (
         Mode("wget", wget_command, "wget*.warc.gz", cleanup=_drop_files),
-        Mode("archiver", archiver_command, "collection/warcs/*.warc.gz", collection="collection"),
+        Mode(
+            "archiver",
+            archiver_command,
+            "collection/warcs/*.warc.gz",
+            collection="collection",
+            env=archiver_environment(REPO),
+        ),
         Mode(
             "archiver-no-warc",
             archiver_no_warc_command,
             "collection/warcs/*.warc.gz",
             needs="--no-warc",
             collection="collection",
+            env=archiver_environment(REPO),
         ),
     )
 }
+
+
+@dataclass(frozen=True)
+class ProcessRow:
+    """One process of a measured tree, named for what it is to archiver."""
+
+    role: str
+    pid: int
+    command: str
+    peak_rss_mb: float
+    cpu_seconds: float  # sampled from /proc: up to 20 ms short of the process's last
+
+
+def process_role(command: str, root: bool) -> str:
+    """What a process of a crawler's tree is: archiver's are recognised by their command line."""
+    if root and " -m archiver" in command:
+        return "crawl process"
+    if "-m archiver.archive" in command or "multiprocessing.spawn" in command:
+        return "archive worker"  # run as a program, or by multiprocessing's spawn before that
+    if "multiprocessing.resource_tracker" in command:
+        return "resource tracker"
+    return Path(command.split(" ", 1)[0]).name or "process"
 
 
 @dataclass(frozen=True)
@@ -139,16 +186,20 @@ class ChildUsage:
     exit_status: int
     wall_seconds: float
     cpu_seconds: float
-    peak_rss_mb: float
+    peak_rss_mb: float  # summed over the processes
+    largest_rss_mb: float
+    processes: tuple[ProcessRow, ...] = ()
 
 
-def run_child(command: list[str], log: Path, env: dict[str, str] | None = None) -> ChildUsage:
+def run_child(
+    command: list[str], log: Path, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> ChildUsage:
     """Run ``command`` with its output to ``log``, and measure it."""
     environment = {**os.environ, **env} if env else None
     with log.open("wb") as sink:
         started = time.perf_counter()
         process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=sink, stderr=sink, env=environment
+            command, stdin=subprocess.DEVNULL, stdout=sink, stderr=sink, env=environment, cwd=cwd
         )
         sampler = procfs.PeakRss(process.pid)
         try:
@@ -162,7 +213,24 @@ def run_child(command: list[str], log: Path, env: dict[str, str] | None = None) 
         wall = time.perf_counter() - started
     # Popen did not reap the child itself; tell it, so it never waits on a reused pid.
     process.returncode = os.waitstatus_to_exitcode(status)
-    return ChildUsage(process.returncode, wall, usage.ru_utime + usage.ru_stime, peak)
+    rows = tuple(
+        ProcessRow(
+            process_role(seen.command, seen.pid == process.pid),
+            seen.pid,
+            seen.command,
+            seen.peak_rss_mb,
+            seen.cpu_seconds,
+        )
+        for seen in sampler.processes
+    )
+    return ChildUsage(
+        process.returncode,
+        wall,
+        usage.ru_utime + usage.ru_stime,
+        peak,
+        sampler.largest_kib / 1024,
+        rows,
+    )
 
 
 def unsupported(mode: Mode, exit_status: int, log: Path) -> str | None:
@@ -221,8 +289,11 @@ def measure(
     out.mkdir(parents=True)
     log = out / "crawl.log"
     cpu_before = server_cpu()
+    busy_before = procfs.machine_busy_seconds()
     load = os.getloadavg()[0]
     usage = run_child(mode.command(url, out), log, mode.env)
+    busy = procfs.machine_busy_seconds() - busy_before
+    server = server_cpu() - cpu_before
     result = Measurement(
         mode.name,
         run,
@@ -230,8 +301,11 @@ def measure(
         wall_seconds=usage.wall_seconds,
         cpu_seconds=usage.cpu_seconds,
         peak_rss_mb=usage.peak_rss_mb,
-        server_cpu_seconds=server_cpu() - cpu_before,
+        largest_rss_mb=usage.largest_rss_mb,
+        processes=[asdict(row) for row in usage.processes],
+        server_cpu_seconds=server,
         load_average=round(load, 2),
+        other_cpu_seconds=max(0.0, busy - usage.cpu_seconds - server),
         output=str(out),
     )
     result.skipped = unsupported(mode, usage.exit_status, log)

@@ -49,7 +49,7 @@ http {{
         image/gif gif;
     }}
     default_type application/octet-stream;
-    access_log off;
+{access_log}
     sendfile on;
     tcp_nopush on;
     # wget keeps one connection for the whole crawl: never make it reconnect midway.
@@ -70,6 +70,13 @@ http {{
     }}
 }}
 """
+
+
+# When each request began and ended, and what was sent: enough to tell how many were in flight
+# at once. $request_time runs from the first byte read from the client to the last one sent.
+TIMING_LOG = """\
+    log_format timing '$msec $request_time $status $body_bytes_sent $request_uri';
+    access_log {path} timing;"""
 
 
 class NginxError(RuntimeError):
@@ -125,10 +132,18 @@ def _user_line(root: Path) -> str:
     return f"user {pwd.getpwuid(owner.st_uid).pw_name} {grp.getgrgid(owner.st_gid).gr_name};"
 
 
-def _write_config(scratch: Path, root: Path, port: int) -> Path:
+def _write_config(scratch: Path, root: Path, port: int, access_log: Path | None) -> Path:
     config = scratch / "nginx.conf"
+    # Off unless asked for: a line per page would be work for nginx during a crawl of pages.
+    logging = "    access_log off;" if access_log is None else TIMING_LOG.format(path=access_log)
     config.write_text(
-        CONFIG.format(scratch=scratch, root=root.resolve(), port=port, user=_user_line(root))
+        CONFIG.format(
+            scratch=scratch,
+            root=root.resolve(),
+            port=port,
+            user=_user_line(root),
+            access_log=logging,
+        )
     )
     return config
 
@@ -155,18 +170,23 @@ class PortTaken(NginxError):
     """Another program bound the free port before nginx did."""
 
 
-def start(root: Path, binary: str | None = None, attempts: int = 3) -> Nginx:
-    """Start nginx serving ``root`` on a free port; return once ``/`` answers 200."""
+def start(
+    root: Path, binary: str | None = None, attempts: int = 3, access_log: Path | None = None
+) -> Nginx:
+    """Start nginx serving ``root`` on a free port; return once ``/`` answers 200.
+
+    ``access_log``: a file to log each request to, in the ``TIMING_LOG`` format (``/`` is
+    requested once at start-up, to see that nginx serves)."""
     binary = binary or find_nginx()
     for _ in range(attempts - 1):
         with contextlib.suppress(PortTaken):
-            return _start_on(root, binary, free_port())
-    return _start_on(root, binary, free_port())
+            return _start_on(root, binary, free_port(), access_log)
+    return _start_on(root, binary, free_port(), access_log)
 
 
-def _start_on(root: Path, binary: str, port: int) -> Nginx:
+def _start_on(root: Path, binary: str, port: int, access_log: Path | None) -> Nginx:
     scratch = Path(tempfile.mkdtemp(prefix="bench-nginx-"))
-    config = _write_config(scratch, root, port)
+    config = _write_config(scratch, root, port, access_log)
     # -e: the error log from the very start, before the config is read, so nginx never tries
     # /var/log/nginx/error.log; -p: relative paths resolve in the scratch folder. Its stderr
     # repeats the error log, which is quoted should it fail.
@@ -216,8 +236,10 @@ def stop(server: Nginx) -> None:
 
 
 @contextlib.contextmanager
-def serving(root: Path, binary: str | None = None) -> Iterator[Nginx]:
-    server = start(root, binary)
+def serving(
+    root: Path, binary: str | None = None, access_log: Path | None = None
+) -> Iterator[Nginx]:
+    server = start(root, binary, access_log=access_log)
     try:
         yield server
     finally:

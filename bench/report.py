@@ -1,7 +1,8 @@
 """Summaries of the measured crawls: one row per mode, the ratios, and the printed table.
 
 Rates and CPU are medians over the runs (one slow run, a cron job or a page-cache miss, should
-not move the result); peak RSS is the maximum, since memory is a limit rather than a rate.
+not move the result); peak RSS is the maximum, since memory is a limit rather than a rate:
+summed over a crawler's processes, and of its largest single process.
 """
 
 from __future__ import annotations
@@ -24,11 +25,14 @@ class Summary:
     warc_mb_per_second: float = 0.0
     wall_seconds: float = 0.0
     cpu_seconds: float = 0.0
-    peak_rss_mb: float = 0.0
+    cpu_ms_per_page: float = 0.0
+    peak_rss_mb: float = 0.0  # summed over the crawler's processes
+    largest_rss_mb: float = 0.0  # of its largest process
     warc_mb: float = 0.0
     pages_min: int = 0
     pages_max: int = 0
     server_cpu_seconds: float = 0.0
+    other_cpu_seconds: float = 0.0  # the rest of the machine's, during the crawls (maximum)
     pages_source: str = PAGES_FROM_WARC
     note: str | None = None
 
@@ -51,11 +55,14 @@ def summarize(mode: str, results: Sequence[Measurement]) -> Summary:
         warc_mb_per_second=statistics.median(r.warc_mb_per_second for r in good),
         wall_seconds=statistics.median(r.wall_seconds for r in good),
         cpu_seconds=statistics.median(r.cpu_seconds for r in good),
+        cpu_ms_per_page=statistics.median(r.cpu_ms_per_page for r in good),
         peak_rss_mb=max(r.peak_rss_mb for r in good),
+        largest_rss_mb=max(r.largest_rss_mb for r in good),
         warc_mb=statistics.median(r.warc_bytes for r in good) / 1e6,
         pages_min=min(r.pages for r in good),
         pages_max=max(r.pages for r in good),
         server_cpu_seconds=statistics.median(r.server_cpu_seconds for r in good),
+        other_cpu_seconds=max(r.other_cpu_seconds for r in good),
         pages_source=good[-1].pages_source,
         note=f"{failed} of {len(ran)} runs failed" if failed else None,
     )
@@ -69,8 +76,9 @@ def _ratio(numerator: Summary | None, denominator: Summary | None, field: str) -
 
 
 def ratios(summaries: dict[str, Summary]) -> dict[str, float | None]:
-    """archiver/wget for speed, WARC size and CPU; archiver/archiver-no-warc for speed; with
-    --against, this checkout against the other."""
+    """archiver/wget for speed, WARC size and CPU (in all, and per page: the one to compare,
+    should the page counts differ); archiver/archiver-no-warc for speed; with --against, this
+    checkout against the other."""
     archiver, wget = summaries.get("archiver"), summaries.get("wget")
     no_warc = summaries.get("archiver-no-warc")
     before = summaries.get("archiver-before")  # --against
@@ -78,14 +86,17 @@ def ratios(summaries: dict[str, Summary]) -> dict[str, float | None]:
         "archiver/wget pages/s": _ratio(archiver, wget, "pages_per_second"),
         "archiver/wget WARC bytes": _ratio(archiver, wget, "warc_mb"),
         "archiver/wget CPU s": _ratio(archiver, wget, "cpu_seconds"),
+        "archiver/wget CPU per page": _ratio(archiver, wget, "cpu_ms_per_page"),
         "archiver/archiver-no-warc pages/s": _ratio(archiver, no_warc, "pages_per_second"),
     }
     if before is not None:
         values |= {
             "archiver/archiver-before pages/s": _ratio(archiver, before, "pages_per_second"),
-            "archiver/archiver-before CPU s": _ratio(archiver, before, "cpu_seconds"),
+            "archiver/archiver-before CPU per page": _ratio(archiver, before, "cpu_ms_per_page"),
             "archiver/archiver-before peak RSS": _ratio(archiver, before, "peak_rss_mb"),
+            "archiver/archiver-before largest proc": _ratio(archiver, before, "largest_rss_mb"),
             "archiver-before/wget pages/s": _ratio(before, wget, "pages_per_second"),
+            "archiver-before/wget CPU per page": _ratio(before, wget, "cpu_ms_per_page"),
         }
     return values
 
@@ -96,7 +107,9 @@ COLUMNS = (
     ("WARC MB/s", 11),
     ("wall s", 9),
     ("CPU s", 9),
-    ("peak RSS MB", 13),
+    ("CPU ms/page", 13),
+    ("RSS sum MB", 12),
+    ("RSS proc MB", 13),
     ("WARC MB", 10),
     ("pages", 12),
 )
@@ -120,7 +133,9 @@ def _row(summary: Summary, expected: int) -> str:
         f"{summary.warc_mb_per_second:.2f}" if summary.warc_mb else "-",
         f"{summary.wall_seconds:.1f}",
         f"{summary.cpu_seconds:.1f}",
+        f"{summary.cpu_ms_per_page:.2f}",
         f"{summary.peak_rss_mb:.0f}",
+        f"{summary.largest_rss_mb:.0f}",
         f"{summary.warc_mb:.1f}" if summary.warc_mb else "-",
         _pages(summary, expected),
     )
@@ -145,5 +160,5 @@ def table(summaries: dict[str, Summary], expected: int) -> str:
 
 def ratio_lines(values: dict[str, float | None]) -> str:
     return "\n".join(
-        f"{name:<36}{'n/a' if value is None else f'{value:.2f}x'}" for name, value in values.items()
+        f"{name:<40}{'n/a' if value is None else f'{value:.2f}x'}" for name, value in values.items()
     )

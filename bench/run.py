@@ -133,8 +133,10 @@ def _progress(result: Measurement, runs: int) -> str:
     counted = f"{result.pages:>6}" + (" " if result.pages_source == PAGES_FROM_WARC else "*")
     return (
         f"{head} {counted} pages in {result.wall_seconds:6.1f} s "
-        f"({result.pages_per_second:7.1f} pages/s), CPU {result.cpu_seconds:6.1f} s, "
-        f"RSS {result.peak_rss_mb:5.0f} MB, WARC {result.warc_bytes / 1e6:6.1f} MB{status}"
+        f"({result.pages_per_second:7.1f} pages/s), CPU {result.cpu_seconds:6.1f} s "
+        f"({result.cpu_ms_per_page:5.2f} ms/page), RSS {result.peak_rss_mb:4.0f} MB "
+        f"(largest process {result.largest_rss_mb:4.0f}), WARC {result.warc_bytes / 1e6:6.1f} MB, "
+        f"others' CPU {result.other_cpu_seconds:4.1f} s{status}"
     )
 
 
@@ -207,6 +209,12 @@ def _print_report(
     )
     print()
     print(report.table(summaries, info.pages))
+    others = ", ".join(
+        f"{summary.mode} {summary.other_cpu_seconds:.1f} s"
+        for summary in summaries.values()
+        if summary.measured
+    )
+    print(f"CPU of the rest of the machine during a crawl, at most: {others}")
     print()
     print(report.ratio_lines(report.ratios(summaries)))
     print()
