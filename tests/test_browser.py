@@ -15,28 +15,25 @@ ReplayWeb.page; these tests skip only when Chromium is not installed.
 
 from __future__ import annotations
 
-import html
-import json
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Frame, Page
+from playwright.sync_api import Page
 
 from samplesite.server import SampleSiteServer
-from tests.browser.chromium import CHROMIUM, Session, chromium_session, offsite_traffic
-from tests.browser.rangeserver import RangeServer
-from tests.conftest import ARTIFACTS, CrawlResult, crawl_site, run_archiver
+from tests.browser import rwp
+from tests.browser.chromium import CHROMIUM, chromium_session, offsite_traffic
+from tests.browser.rwp import make_wacz, replaywebpage
+from tests.conftest import ARTIFACTS, CrawlResult, crawl_site
 
-BROWSER_DIR = Path(__file__).parent / "browser"
-RWP_DIR = BROWSER_DIR / "node_modules" / "replaywebpage"
 SEED_PATH = "/archive/etext/"
 
 pytestmark = [
@@ -138,13 +135,6 @@ def _wait_until_serving(url: str, server: subprocess.Popen, timeout: float = 60)
     raise AssertionError(f"archiver replay did not answer {url} in {timeout} s")
 
 
-def make_wacz(collection: Path, out: Path) -> Path:
-    """The collection packaged by ``archiver wacz``."""
-    proc = run_archiver("wacz", str(collection), "-o", str(out))
-    assert proc.returncode == 0 and out.is_file(), proc.stderr
-    return out
-
-
 def _origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
@@ -222,73 +212,11 @@ def test_pywb_replays_every_page_from_the_archive_alone(archived: CrawlResult, t
 # -- ReplayWeb.page ------------------------------------------------------------------------
 
 
-_SERVICE_WORKER_ACTIVE_JS = """async () => {
-    const registration = await navigator.serviceWorker.getRegistration("./replay/");
-    return registration?.active?.state === "activated";
-}"""
-
-
-def _wait_for(page: Page, script: str, what: str, timeout: float = 30.0) -> None:
-    """Poll ``script`` until it is true. (wait_for_function does not await a Promise.)"""
-    deadline = time.monotonic() + timeout
-    while not page.evaluate(script):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        page.wait_for_timeout(50)
-
-
-def _replay_frame(page: Page, url: str, story: Callable[[], str], timeout: float = 30.0) -> Frame:
-    """The frame ReplayWeb.page shows ``url`` in (…/mp_/URL), nested in its shadow DOM."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for frame in page.frames:
-            if frame.url.endswith("mp_/" + url):
-                return frame
-        page.wait_for_timeout(100)
-    frames = "\n".join(f.url for f in page.frames)
-    raise AssertionError(
-        f"no replay frame for {url} after {timeout:.0f} s; frames:\n{frames}\n{story()}"
-    )
-
-
-def _story(browser: Session, server: RangeServer) -> str:
-    """What happened, for a failure message."""
-    lines = ["console:", *browser.console, "served:", *map(str, server.log)]
-    return "\n".join([*lines, "requests:", *browser.requests])
-
-
 def test_replaywebpage_replays_the_wacz_from_a_range_server(archived: CrawlResult, tmp_path: Path):
-    if not (RWP_DIR / "sw.js").is_file():
-        pytest.fail(f"ReplayWeb.page is not installed in {RWP_DIR}: run tests/browser/setup.sh")
     home = archived.base_url + SEED_PATH
     wacz = make_wacz(archived.output, tmp_path / "site.wacz")
-    index = tmp_path / "index.html"
-    index.write_text(
-        (BROWSER_DIR / "rwp-index.html")
-        .read_text(encoding="utf-8")
-        .replace("{SOURCE}", "site.wacz")
-        .replace("{URL}", html.escape(home)),
-        encoding="utf-8",
-    )
-    version = json.loads((RWP_DIR / "package.json").read_text(encoding="utf-8"))["version"]
-    files = {
-        "/": index,
-        "/ui.js": RWP_DIR / "ui.js",
-        "/replay/ui.js": RWP_DIR / "ui.js",  # the replay frame's page looks for it there first
-        "/replay/sw.js": RWP_DIR / "sw.js",
-        "/site.wacz": wacz,
-    }
-    with RangeServer(files) as server, chromium_session(tmp_path / "chromium") as browser:
-        page = browser.context.new_page()
-        # On a first visit ReplayWeb.page 2.5.3 races its own service worker: now and then the
-        # embed's frame is fetched from the server (404) just before the worker takes control,
-        # and the embed then gives up. So let the worker install, then load the page again, as
-        # a returning visitor does.
-        page.goto(server.base_url + "/")
-        _wait_for(page, _SERVICE_WORKER_ACTIVE_JS, "ReplayWeb.page's service worker to activate")
-        page.reload()
-        frame = _replay_frame(page, home, lambda: _story(browser, server))
-        frame.wait_for_load_state("load")
+    with replaywebpage(wacz, tmp_path, home) as replay:
+        frame = replay.frame
         frame.wait_for_function(
             "() => document.readyState === 'complete'"
             " && Array.from(document.images).every(img => img.complete)"
@@ -297,17 +225,17 @@ def test_replaywebpage_replays_the_wacz_from_a_range_server(archived: CrawlResul
         styles = frame.evaluate(_STYLES_JS)
         title = frame.title()
         ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=ARTIFACTS / "rwp-home.png")
-        offsite = browser.requests_not_to(server.base_url)
-    served = server.log
+        replay.page.screenshot(path=ARTIFACTS / "rwp-home.png")
+        offsite = replay.browser.requests_not_to(replay.server.base_url)
+    served = replay.server.log
 
-    assert title == "MIM etext archive", f"ReplayWeb.page {version} showed {title!r}"
+    assert title == "MIM etext archive", f"ReplayWeb.page {rwp.version()} showed {title!r}"
     assert [img["src"].rsplit("/", 1)[1] for img in images] == ["logo.gif", "thirdpoint.gif"]
     assert all(img["complete"] and img["width"] > 0 for img in images), images
     assert styles["bodyFont"] == "Georgia, Times, serif", styles
     assert styles["hrBorder"] == "0px", styles
     # The WACZ was read in pieces, as a remote one would be, never fetched whole.
-    wacz_reads = [s for s in served if s.path == "/site.wacz"]
+    wacz_reads = [s for s in served if s.path == rwp.WACZ_PATH]
     assert wacz_reads and all(s.status == 206 for s in wacz_reads), wacz_reads
     assert offsite == []
-    assert offsite_traffic(tmp_path / "chromium" / "netlog.json", server.base_url) == []
+    assert offsite_traffic(replay.browser.netlog, replay.server.base_url) == []
