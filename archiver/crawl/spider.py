@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 import scrapy
 from scrapy.crawler import Crawler
-from scrapy.http import Request, Response
+from scrapy.http import Headers, Request, Response
 from scrapy.statscollectors import StatsCollector
 from twisted.python.failure import Failure
 from w3lib.url import safe_url_string
@@ -131,10 +131,12 @@ class ArchiveSpider(scrapy.Spider):
         self.max_text = options.max_text_bytes
         # What every request carries, as Scrapy's DefaultHeaders and UserAgent middlewares
         # would add them (they are off: a layer per request for two dict lookups).
-        self.request_headers = {
-            **dict(options.request_headers),
-            **({"User-Agent": options.user_agent} if options.user_agent else {}),
-        }
+        self.request_headers = Headers(
+            {
+                **dict(options.request_headers),
+                **({"User-Agent": options.user_agent} if options.user_agent else {}),
+            }
+        )
         self.frontier = run.frontier
         self.admission = Admission(
             run.frontier,
@@ -257,11 +259,12 @@ class ArchiveSpider(scrapy.Spider):
             assert previous is not None  # confirmed() found it through previous
             # 304: the page is the one stored before; read it back for its text and links.
             head = previous.response_head
-            body = self._decoded(response.url, self.revalidation.stored_body(stored), head)
             content_type = header_value(head, b"content-type")
+            encoding = header_value(head, b"content-encoding")
+            body = self._decoded(response.url, self.revalidation.stored_body(stored), encoding)
             status = previous.status
         else:
-            body = self._decoded(response.url, response.body, exchange.response_head)
+            body = self._content(response)
             content_type = exchange.content_type
             status = exchange.status
         capture = Capture(
@@ -320,7 +323,7 @@ class ArchiveSpider(scrapy.Spider):
         exchange = self._exchange(response)
         body = response.body
         if exchange is not None:
-            body = self._decoded(response.url, response.body, exchange.response_head)
+            body = self._content(response)
             yield Capture(
                 exchange,
                 body,
@@ -348,7 +351,7 @@ class ArchiveSpider(scrapy.Spider):
         yield Capture(exchange, None, kind=LinkKind.REQUISITE)  # a sitemap has no text
         if not 200 <= exchange.status < 300:
             return
-        body = self._decoded(response.url, response.body, exchange.response_head)
+        body = self._content(response)
         self.sitemaps.read(response.url, body)
 
     @_committed
@@ -372,37 +375,49 @@ class ArchiveSpider(scrapy.Spider):
         headers = {"Referer": referer} if referer and not _downgrade(referer, url) else {}
         previous = self.run.index.capture(url)
         headers.update(self.revalidation.headers(previous))
-        headers.update(self.request_headers)
-        return Request(
+        request = Request(
             url,
             callback=self.parse,
             errback=self.on_error,
-            headers=headers,
             priority=PRIORITY_PAGE if entry.kind is LinkKind.NAVIGATION else PRIORITY_REQUISITE,
             dont_filter=True,  # the frontier already decided; skip Scrapy's dupefilter
             meta={_KIND: entry.kind, _DEPTH: entry.depth, _SEED: entry.seed, _PREVIOUS: previous},
         )
+        return self._with_headers(request, headers)
+
+    def _with_headers(self, request: Request, own: dict[str, str] | None = None) -> Request:
+        """The request with its own headers, then those every request carries. The shared
+        ones are normalized once, not per request (Request(headers=...) would re-encode and
+        re-case each name and value); their value lists are copied, as a middleware may
+        append to one."""
+        headers = Headers(own)
+        shared = self.request_headers
+        dict.update(headers, {name: list(values) for name, values in dict.items(shared)})
+        request.headers = headers
+        return request
 
     def _robots_request(self, url: str, for_origin: str, hops: int) -> Request:
-        return Request(
-            url,
-            callback=self.parse_robots,
-            errback=self.on_error,
-            headers=self.request_headers,
-            priority=PRIORITY_ROBOTS,
-            dont_filter=True,
-            meta={_ROBOTS_FOR: for_origin, _HOPS: hops, _KIND: LinkKind.REQUISITE, _DEPTH: 0},
+        return self._with_headers(
+            Request(
+                url,
+                callback=self.parse_robots,
+                errback=self.on_error,
+                priority=PRIORITY_ROBOTS,
+                dont_filter=True,
+                meta={_ROBOTS_FOR: for_origin, _HOPS: hops, _KIND: LinkKind.REQUISITE, _DEPTH: 0},
+            )
         )
 
     def _sitemap_request(self, url: str) -> Request:
-        return Request(
-            url,
-            callback=self.parse_sitemap,
-            errback=self.on_error,
-            headers=self.request_headers,
-            priority=PRIORITY_REQUISITE,
-            dont_filter=True,
-            meta={_KIND: LinkKind.REQUISITE, _DEPTH: 0},
+        return self._with_headers(
+            Request(
+                url,
+                callback=self.parse_sitemap,
+                errback=self.on_error,
+                priority=PRIORITY_REQUISITE,
+                dont_filter=True,
+                meta={_KIND: LinkKind.REQUISITE, _DEPTH: 0},
+            )
         )
 
     # -- reading responses -------------------------------------------------------------------
@@ -415,9 +430,16 @@ class ArchiveSpider(scrapy.Spider):
             self.logger.error("no captured exchange for %s; it is not in the WARC", response.url)
         return exchange
 
-    def _decoded(self, url: str, payload: bytes, head: bytes) -> bytes:
+    def _content(self, response: Response) -> bytes:
+        """The answer's content, Content-Encoding read from its headers as Scrapy holds them
+        (already parsed; the last value, as header_value reads a head)."""
+        coding = response.headers.get(b"Content-Encoding")
+        encoding = coding.decode("latin-1") if coding is not None else None
+        return self._decoded(response.url, response.body, encoding)
+
+    def _decoded(self, url: str, payload: bytes, encoding: str | None) -> bytes:
         """The content for links and text: Content-Encoding undone, at most max_text bytes."""
-        decoded = decode_content(payload, header_value(head, b"content-encoding"), self.max_text)
+        decoded = decode_content(payload, encoding, self.max_text)
         if decoded.capped:
             self.stats.inc_value("archiver/decode/capped")
             self.logger.warning("%s: content past %d bytes not read for text", url, self.max_text)

@@ -289,15 +289,17 @@ class WireDownloadHandler:
         flags = [f"truncated-{exchange.truncated}"] if exchange.truncated else []
         # A plain Response: the spider reads bytes and headers, never Scrapy's text helpers,
         # and telling HTML from XML for a response class costs a lookup per answer.
-        return Response(
+        response = Response(
             url=request.url,
             status=head.status,
-            headers=headers,
             body=receiving.entity_start(),
             flags=flags,
             ip_address=ip_address(exchange.ip_address) if exchange.ip_address else None,
             protocol=f"HTTP/{head.version[0]}.{head.version[1]}",
         )
+        # Set after: Response(headers=...) would copy them through that normalizing again.
+        response.headers = headers
+        return response
 
     # -- the spool ---------------------------------------------------------------------------
 
@@ -325,7 +327,8 @@ def _request_head(request: Request, scheme: str) -> bytes:
         request.method.encode("ascii") + b" " + request_target(request.url) + b" HTTP/1.1",
         b"Host: " + host_header(request.url),
     ]
-    for name, values in request.headers.items():
+    # dict.items: Headers.items() builds each value list again through getlist.
+    for name, values in dict.items(request.headers):
         if name.lower() == b"host":
             continue
         lines.extend(name + b": " + value for value in values)
