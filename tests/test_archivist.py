@@ -15,6 +15,7 @@ import time
 import tracemalloc
 from contextlib import closing
 from datetime import UTC, datetime
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ from archiver.model.defaults import DEDUP_INDEX, MAX_TEXT_BYTES
 from archiver.model.exchange import Body, Exchange
 from archiver.model.links import LinkKind
 from archiver.tools.verify import render_text, verify_collection
-from archiver.web.heads import build_request_head, header_value, status_line
+from archiver.web.heads import header_value, host_header, request_target
 from tests.warcread import Record, iter_records, sha1_b32
 
 SITE = "http://site.test"
@@ -77,7 +78,7 @@ def exchange(
     return Exchange(
         url=url,
         date=datetime.now(UTC),
-        request_head=build_request_head("GET", url, request_headers),
+        request_head=request_head(url, request_headers),
         request_body=b"",
         response_head=head,
         response_body=Body.of(transferred),
@@ -92,9 +93,17 @@ def exchange(
     )
 
 
+def request_head(url: str, headers: list[tuple[bytes, bytes]]) -> bytes:
+    """A GET as the download handler writes it: request line, Host, then the headers."""
+    lines = [b"GET " + request_target(url) + b" HTTP/1.1", b"Host: " + host_header(url)]
+    lines += [name + b": " + value for name, value in headers]
+    return b"\r\n".join(lines) + b"\r\n\r\n"
+
+
 def response_head(status: int, headers: list[tuple[bytes, bytes]]) -> bytes:
     """A head as a server sends it, framing headers included."""
-    lines = [status_line("HTTP/1.1", status), *(name + b": " + value for name, value in headers)]
+    status_line = f"HTTP/1.1 {status} {HTTPStatus(status).phrase}".encode()
+    lines = [status_line, *(name + b": " + value for name, value in headers)]
     return b"\r\n".join(lines) + b"\r\n\r\n"
 
 

@@ -1,4 +1,4 @@
-"""HTTP heads as bytes: the request line and Host the download handler writes, the header
+"""HTTP heads as bytes: the request target and Host the download handler writes, the header
 values read back from a recorded head, and the head a 304 revisit replays with.
 
 Heads are what went over the wire (archiver.crawl.wire), so reading them back is lenient in
@@ -7,8 +7,6 @@ the same ways the framing is (archiver.web.framing): bare LF line ends, folded l
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from http import HTTPStatus
 from urllib.parse import urlsplit
 
 CRLF = b"\r\n"
@@ -34,46 +32,6 @@ def request_target(url: str) -> bytes:
     if parts.query:
         target += "?" + parts.query
     return target.encode("ascii", "strict") if target.isascii() else target.encode("utf-8")
-
-
-def build_request_head(method: str, url: str, headers: Iterable[tuple[bytes, bytes]]) -> bytes:
-    lines = [b" ".join((method.encode("ascii"), request_target(url), b"HTTP/1.1"))]
-    has_host = False
-    for name, value in headers:
-        has_host = has_host or name.lower() == b"host"
-        lines.append(name + b": " + value)
-    if not has_host:
-        lines.append(b"Host: " + host_header(url))
-    return CRLF.join(lines) + CRLF + CRLF
-
-
-# Dropped because the stored body no longer has the framing they describe.
-_FRAMING_HEADERS = {b"transfer-encoding"}
-
-
-def build_response_head(
-    protocol: str | None, status: int, headers: Iterable[tuple[bytes, bytes]]
-) -> bytes:
-    lines = [status_line(protocol, status)]
-    for name, value in headers:
-        if name.lower() in _FRAMING_HEADERS:
-            continue
-        lines.append(name + b": " + value)
-    return CRLF.join(lines) + CRLF + CRLF
-
-
-def status_line(protocol: str | None, status: int) -> bytes:
-    # WARC readers only parse HTTP/1.x status lines; anything else (h2) is written as HTTP/1.1,
-    # which is also what the exchange means at the HTTP semantics level.
-    version = protocol if protocol in ("HTTP/1.0", "HTTP/1.1") else "HTTP/1.1"
-    try:
-        reason = HTTPStatus(status).phrase
-    except ValueError:
-        reason = ""
-    line = f"{version} {status}"
-    if reason:
-        line += f" {reason}"
-    return line.encode("ascii")
 
 
 # A 304 does not describe the stored body's framing or encoding (RFC 9111 4.3.4 leaves these
