@@ -96,7 +96,8 @@ class Request:
 @dataclass
 class Answer:
     status: int  # what the log records; the status line in ``head`` is what is sent
-    head: bytes  # status line to blank line, exactly as written
+    # status line to blank line, exactly as written (after any interim 1xx heads)
+    head: bytes
     body: Iterable[Piece] = ()
     close: bool = False  # the server closes the connection after the answer
     # False for large bodies: the log keeps the head and the length only, and no digest is
@@ -131,9 +132,14 @@ class WireExchange:
 
     @property
     def head(self) -> bytes:
-        """The response head: status line to blank line."""
-        end = self.sent.find(b"\r\n\r\n")
-        return self.sent[: end + 4] if end >= 0 else self.sent
+        """The final response head, status line to blank line (after any interim 1xx)."""
+        start = 0
+        while (end := self.sent.find(b"\r\n\r\n", start)) >= 0:
+            head = self.sent[start : end + 4]
+            if not re.match(rb"HTTP/\d\.\d 1\d\d", head):
+                return head
+            start = end + 4
+        return self.sent[start:]
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -496,6 +502,18 @@ def _big_chunks(size: int) -> Iterator[Piece]:
 Handler = Callable[[Request], Answer]
 
 
+def interim(request: Request) -> Answer:
+    """Two interim answers before the final one: 100 Continue (RFC 9110 15.2.1: a client must
+    take it even unasked) and 103 Early Hints naming a requisite (RFC 8297)."""
+    body = page("Interim answers", "100 Continue and 103 Early Hints came before this page.")
+    final = plain(200, b"OK", b"text/html; charset=utf-8", body)
+    hints = head(
+        b"HTTP/1.1 103 Early Hints", b"Link: </wire/keep-alive/style.css>; rel=preload; as=style"
+    )
+    final.head = head(b"HTTP/1.1 100 Continue") + hints + final.head
+    return final
+
+
 @dataclass(frozen=True)
 class Resource:
     path: str
@@ -519,6 +537,7 @@ RESOURCES: list[Resource] = [
     Resource("/wire/cut-length", cut_length, f"Content-Length more than the {CUT_AT} sent"),
     Resource("/wire/cut-chunked", cut_chunked, "chunked, cut in the middle of a chunk"),
     Resource("/wire/not-modified", not_modified, "304 Not Modified to If-None-Match"),
+    Resource("/wire/interim", interim, "100 Continue and 103 Early Hints, then 200"),
 ]
 
 ROUTES: dict[str, Handler] = {

@@ -55,6 +55,7 @@ CASES = {
     "/wire/cut-length": b"\r\nContent-Length: ",
     "/wire/cut-chunked": b"\r\n400\r\n",
     "/wire/not-modified": b'\r\nETag: "not-modified-1"\r\n',
+    "/wire/interim": b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: ",
     "/robots.txt": b"\r\n\r\nUser-agent: *\n",
 }
 CUT = ("/wire/cut-length", "/wire/cut-chunked")
@@ -69,7 +70,15 @@ class Pair:
     exchange: WireExchange  # what the server read and wrote
     request: Record  # the request record whose block is what the server read
     response: Record  # the response or revisit record that request is concurrent to
-    metadata: Record | None  # for a 304: the record holding it as received
+    # The metadata record about the response: for a 304, the 304 as received; after interim
+    # answers, their heads.
+    metadata: Record | None
+
+    @property
+    def recorded(self) -> bytes:
+        """What the records say the server sent: interim heads, then the response."""
+        interim = self.metadata.block if self.metadata and self.exchange.status != 304 else b""
+        return interim + self.response.block
 
 
 @dataclass
@@ -203,7 +212,7 @@ def test_every_response_record_is_the_bytes_the_server_wrote(first: WireRun):
         f"{p.exchange.target}: {p.response.type} record\n  server wrote: {p.exchange.sent!r}\n"
         f"  WARC block:   {p.response.block!r}"
         for p in first.pairs()
-        if p.response.type != "response" or p.response.block != p.exchange.sent
+        if p.response.type != "response" or p.recorded != p.exchange.sent
     ]
     assert not different, "\n".join(different)
 
@@ -215,8 +224,29 @@ def test_the_response_block_is_what_was_sent(first: WireRun, path: str):
     assert pair.exchange.whole and CASES[path] in sent, "the server did not send the case"
     assert pair.response.type == "response"
     assert pair.response.get("WARC-Target-URI") == first.base + path
-    assert pair.response.block == sent
+    assert pair.recorded == sent
     assert pair.request.block == pair.exchange.received
+
+
+def test_interim_answers_are_kept_in_a_metadata_record_and_the_response_is_the_final_one(
+    first: WireRun, pywb: PywbReplay
+):
+    pair = first.pair("/wire/interim")
+    sent = pair.exchange.sent
+    final = sent.index(b"HTTP/1.1 200 OK\r\n")
+    assert pair.response.type == "response" and pair.response.block == sent[final:]
+    metadata = pair.metadata
+    assert metadata is not None, "no metadata record holds the interim answers"
+    assert metadata.block == sent[:final]
+    url = first.base + "/wire/interim"
+    assert metadata.get("Content-Type") == "application/http; msgtype=response"
+    assert metadata.get("WARC-Target-URI") == "metadata://" + url.split("://", 1)[1]
+    assert metadata.get("WARC-Refers-To") == pair.response.get("WARC-Record-ID")
+    assert metadata.get("WARC-Block-Digest") == sha1_b32(metadata.block)
+    # Replay serves the final answer.
+    status, _, body = pywb.fetch_id(url, timestamp(pair.response), decode=False)
+    assert status == 200
+    assert hashlib.sha1(body).hexdigest() == pair.exchange.entity_sha1
 
 
 @pytest.mark.parametrize("path", CUT)
@@ -255,12 +285,12 @@ def test_chunked_stays_chunked_with_the_entity_digest(first: WireRun, path: str)
 
 
 def test_kept_connections_carry_several_exchanges_each_recorded_as_sent(first: WireRun):
-    # At most 8 requests in flight and 3 answers that close: 19 exchanges cannot each have a
+    # At most 8 requests in flight and 3 answers that close: 20 exchanges cannot each have a
     # connection of their own unless kept connections go unused.
     per_connection = Counter(p.exchange.connection for p in first.pairs())
     reused = [p for p in first.pairs() if per_connection[p.exchange.connection] > 1]
     assert reused and any(p.exchange.sequence > 0 for p in reused)
-    assert all(p.response.block == p.exchange.sent for p in reused)
+    assert all(p.recorded == p.exchange.sent for p in reused)
 
 
 def test_a_page_and_its_requisites_come_over_one_connection(
@@ -296,7 +326,7 @@ def test_second_run_records_are_what_was_sent(second: WireRun):
         if exchange.status == 304:
             continue  # its own test below
         if record.type == "response":
-            ok = record.block == exchange.sent
+            ok = pair.recorded == exchange.sent
         else:  # a revisit stores the head as received and names the entity it had
             ok = (
                 record.get("WARC-Profile") == IDENTICAL_PAYLOAD

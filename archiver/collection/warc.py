@@ -4,8 +4,9 @@ Files are written as ``NAME.warc.gz.open``, fsynced and renamed when complete, a
 once they pass the size limit, so a finished file name always means a complete file. The
 writer only writes; when to fsync (checkpoints) and rotate is the journal's call (journal.py).
 
-A capture is its response (or revisit) record, its request record, and for a 304 a metadata
-record holding the 304 as received (see ``WarcFileWriter.write_exchange``). A response body
+A capture is its response (or revisit) record, its request record, for a 304 a metadata
+record holding the 304 as received, and after interim answers (1xx) a metadata record
+holding their heads (see ``WarcFileWriter.write_exchange``). A response body
 may be any size and spooled on disk (archiver.model.exchange.Body): each record is
 compressed into its gzip member as its bytes are read and written out as the member grows,
 so no body is ever held whole; the digests come with the exchange, computed by the crawl
@@ -83,11 +84,12 @@ class WrittenExchange:
     warc_date: str  # WARC-Date as written, with microseconds (WARC/1.1)
     warc_date_14: str  # the same instant as the 14-digit timestamp CDX and replay URLs use
     metadata: RecordLocation | None = None  # a 304's raw answer, after the request
+    interim: RecordLocation | None = None  # the 1xx heads read before the response
 
     @property
     def end(self) -> int:
         """Where the capture's last record ends in its file."""
-        return (self.metadata or self.request).end
+        return max(r.end for r in (self.request, self.metadata, self.interim) if r is not None)
 
 
 # warcio compresses with zlib at level 9, which was the archive worker's largest cost. ISA-L
@@ -205,8 +207,10 @@ class WarcFileWriter:
         not_modified_raw: bool = False,
     ) -> WrittenExchange:
         """Write a capture's records, in one file, one after the other: the response (or the
-        revisit), its request, and with ``not_modified_raw`` (a 304 written as a revisit) a
-        metadata record holding the 304 as received.
+        revisit), its request, with ``not_modified_raw`` (a 304 written as a revisit) a
+        metadata record holding the 304 as received, and when the exchange had interim
+        answers (1xx) a metadata record holding their heads: the response record is the
+        final answer, which replay serves, and the two together are what the server sent.
 
         The response block is the head and body as transferred, its WARC-Payload-Digest the
         entity's (the body with chunk framing removed): both digests come with the exchange,
@@ -230,7 +234,16 @@ class WarcFileWriter:
             response, payload_digest = self._response_record(exchange, [*common, *address])
         records = [response, self._request_record(exchange, common, response.record_id)]
         if not_modified_raw:
-            records.append(self._metadata_record(exchange, date, address, response.record_id))
+            head, body = exchange.response_head, exchange.response_body
+            digest = exchange.block_digest or _block_digest(head, body)
+            fields = self._metadata_fields(exchange, date, address, response.record_id)
+            if exchange.truncated:
+                fields.append(("WARC-Truncated", exchange.truncated))
+            records.append(_metadata_record(fields, head, body, digest))
+        if exchange.interim_heads:
+            interim = exchange.interim_heads
+            fields = self._metadata_fields(exchange, date, address, response.record_id)
+            records.append(_metadata_record(fields, interim, Body(), sha1_digest(interim)))
         start = self._end
         try:
             locations = [self._write(out, record) for record in records]
@@ -249,6 +262,7 @@ class WarcFileWriter:
             warc_date=date,
             warc_date_14=when.strftime("%Y%m%d%H%M%S"),
             metadata=locations[2] if not_modified_raw else None,
+            interim=locations[-1] if exchange.interim_heads else None,
         )
 
     @property
@@ -322,29 +336,20 @@ class WarcFileWriter:
         ]
         return _http_record(fields, HTTP_RESPONSE, revisit.head, Body())
 
-    def _metadata_record(
-        self, exchange: Exchange, date: str, address: list[tuple[str, str]], revisit_id: str
-    ) -> _Record:
-        """The 304 exactly as received, about the revisit written for it: the revisit holds
-        what replay serves, this the evidence of what the server said."""
-        head, body = exchange.response_head, exchange.response_body
+    def _metadata_fields(
+        self, exchange: Exchange, date: str, address: list[tuple[str, str]], about_id: str
+    ) -> list[tuple[str, str]]:
+        """The fields of a metadata record about the capture ``about_id``."""
         _scheme, sep, rest = exchange.url.partition("://")
-        fields = [
+        return [
             ("WARC-Target-URI", METADATA_SCHEME + (rest if sep else exchange.url)),
             ("WARC-Date", date),
             ("WARC-Warcinfo-ID", self._warcinfo_id),
             *address,
-            ("WARC-Concurrent-To", revisit_id),
-            ("WARC-Refers-To", revisit_id),
+            ("WARC-Concurrent-To", about_id),
+            ("WARC-Refers-To", about_id),
             ("WARC-Refers-To-Target-URI", exchange.url),
         ]
-        if exchange.truncated:
-            fields.append(("WARC-Truncated", exchange.truncated))
-        fields += [
-            ("WARC-Block-Digest", exchange.block_digest or _block_digest(head, body)),
-            ("WARC-Type", "metadata"),
-        ]
-        return _http_record(fields, HTTP_RESPONSE, head, body)
 
     # -- the file ----------------------------------------------------------------------------
 
@@ -427,6 +432,16 @@ def _http_record(
 def _block(head: bytes, body: Body) -> Iterator[bytes | memoryview]:
     yield head
     yield from body.chunks(_READ_BYTES)
+
+
+def _metadata_record(
+    fields: list[tuple[str, str]], head: bytes, body: Body, block_digest: str
+) -> _Record:
+    """Bytes the server sent that replay must not serve: a 304 exactly as received (the
+    revisit written for it is what replay serves), or the interim answers (1xx) read before
+    the response. ``fields`` (_metadata_fields) name the capture they are about."""
+    fields += [("WARC-Block-Digest", block_digest), ("WARC-Type", "metadata")]
+    return _http_record(fields, HTTP_RESPONSE, head, body)
 
 
 def _warcinfo_record(filename: str, info: Mapping[str, str]) -> _Record:

@@ -620,4 +620,5 @@ class _Receiving:
             block_digest=digest_text(self._block_hash),
             chunked=self.framer_chunked,
             truncated=self.truncated,
+            interim_heads=b"".join(self.framer.interim),
         )

@@ -87,6 +87,9 @@ class Exchange:
     block_digest: str = ""
     chunked: bool = False  # the body keeps chunk framing (Transfer-Encoding: chunked)
     truncated: str | None = None  # WARC-Truncated reason: length, disconnect or time
+    # Interim answers read before the response (100 Continue, 103 Early Hints), their heads
+    # as read, one after the other: the bytes the connection carried before response_head.
+    interim_heads: bytes = b""
 
     @property
     def mime(self) -> str:

@@ -14,8 +14,8 @@ Checks, by the name a Problem carries:
 - ``digest``: WARC-Block-Digest over the block; WARC-Payload-Digest over the HTTP payload,
   which for a response kept chunked is the entity: the stored body de-chunked.
 - ``pairing``: every response and revisit has its request (WARC-Concurrent-To, same URI, date),
-  and every 304 kept as received (an application/http metadata record) refers to its revisit
-  in the same file.
+  and every HTTP metadata record (a 304 kept as received, interim 1xx answers) refers to its
+  capture in the same file.
 - ``encoding``: Content-Encoding and Transfer-Encoding describe the payload as stored: a
   chunked body de-chunks, and its entity decodes as its Content-Encoding says.
 - ``revisit``: every revisit's WARC-Refers-To names a response with its payload digest.

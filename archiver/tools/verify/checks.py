@@ -80,27 +80,31 @@ def _revisit_problem(rec: _Rec, seen: _Seen) -> str | None:
 
 
 def check_not_modified(seen: _Seen) -> None:
-    """A 304 kept as it came (an application/http metadata record) belongs to the revisit
-    written for it, just before it in the same file."""
+    """An HTTP metadata record belongs to the capture written just before it in the same
+    file: a 304 kept as it came to the revisit written for it, interim answers (1xx) to the
+    response or revisit they came before."""
     for rec in seen.by_id.values():
         if rec.type == "metadata" and rec.http:
-            why = _not_modified_problem(rec, seen)
+            why = _metadata_problem(rec, seen)
             if why:
                 seen.problem(rec, PAIRING, f"{_name(rec)}: {why}")
 
 
-def _not_modified_problem(rec: _Rec, seen: _Seen) -> str | None:
+def _metadata_problem(rec: _Rec, seen: _Seen) -> str | None:
+    interim = rec.status is not None and 100 <= rec.status < 200
     if not rec.link:
-        return "no WARC-Refers-To naming the revisit it belongs to"
+        return "no WARC-Refers-To naming the capture it belongs to"
     target = seen.by_id.get(rec.link)
     if target is None:
         return f"WARC-Refers-To {rec.link} names no record in the collection"
     if target.file != rec.file:
         return f"WARC-Refers-To {rec.link} is in {target.file}, not in the same file"
-    if target.type != "revisit":
+    if interim and target.type not in ("response", "revisit"):
+        return f"WARC-Refers-To {rec.link} is a {target.type} record, not a response or revisit"
+    if not interim and target.type != "revisit":
         return f"WARC-Refers-To {rec.link} is a {target.type} record, not a revisit"
     if rec.link_uri != target.uri:
-        return f"WARC-Refers-To-Target-URI {rec.link_uri} is not the revisit's {target.uri}"
+        return f"WARC-Refers-To-Target-URI {rec.link_uri} is not the capture's {target.uri}"
     return None
 
 

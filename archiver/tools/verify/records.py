@@ -517,6 +517,8 @@ def _note_links(
         rec.link = headers.get("warc-refers-to")
         rec.link_uri = headers.get("warc-refers-to-target-uri")
         rec.profile = headers.get("warc-profile")
+    if http is not None and rec.type == "metadata":
+        rec.status = http.status  # a 304's, or an interim answer's
     if http is not None and rec.type in _CAPTURES:
         rec.status = http.status
         rec.location = http.first("location")
