@@ -51,6 +51,7 @@ from archiver.model.digests import Hash, digest_text, new_hash
 from archiver.model.exchange import Body, Exchange, mime_type
 from archiver.model.stops import StopReason
 from archiver.web.addresses import is_private, parse_rules
+from archiver.web.documents import SNIFF_BYTES, UNTYPED, may_be_read
 from archiver.web.framing import Delimiting, FramingError, ResponseFramer, ResponseHead
 from archiver.web.heads import host_header, request_target
 
@@ -68,8 +69,6 @@ _IDLE_SECONDS = 30.0  # a kept connection unused this long is closed
 _MAX_IDLE_PER_ORIGIN = 8
 _DISK_CHECK_BYTES = 64 << 20  # free space is checked again after this much is spooled
 # Media the spider never reads: Scrapy gets only enough of them to tell what they are.
-_UNREAD_TOP_TYPES = ("image/", "audio/", "video/", "font/")
-_SNIFF_BYTES = 1024
 
 
 class DNSLookupError(OSError):
@@ -440,6 +439,8 @@ class _Receiving:
         self._start: list[bytes] = []  # the entity's first bytes, for Scrapy
         self._start_length = 0
         self._start_cap = handler.max_text_bytes
+        self._mime = "unk"
+        self._sniffing = False  # an untyped body: its first bytes decide how much is kept
         self._kept: bytes | None = None  # the body, once handed on, when it stayed in memory
 
     # -- fed by the connection -----------------------------------------------------------
@@ -475,9 +476,14 @@ class _Receiving:
         self.head_at = time.monotonic()
         self._block_hash.update(head.raw)
         content_type = head.values(b"content-type")
-        mime = mime_type(content_type[-1].decode("latin-1") if content_type else None)
-        if mime.startswith(_UNREAD_TOP_TYPES):
-            self._start_cap = _SNIFF_BYTES
+        self._mime = mime_type(content_type[-1].decode("latin-1") if content_type else None)
+        if self._mime in UNTYPED:
+            # Told by its first bytes: a large file served as application/octet-stream
+            # keeps no more than those in memory once they show nothing will read it. (A
+            # content-encoded one cannot be told before decoding: it keeps its start.)
+            self._sniffing = not head.values(b"content-encoding")
+        elif not may_be_read(self._mime, b""):
+            self._start_cap = SNIFF_BYTES  # enough for Scrapy to tell what it is
         if not self._head_ready.done():
             self._head_ready.set_result(None)
 
@@ -496,7 +502,16 @@ class _Receiving:
                 kept = part if len(part) <= room else part[:room]
                 self._start.append(kept)
                 self._start_length += len(kept)
+        if self._sniffing and self._start_length >= SNIFF_BYTES:
+            self._sniff()
         self._store(raw)
+
+    def _sniff(self) -> None:
+        self._sniffing = False
+        start = b"".join(self._start)
+        if not may_be_read(self._mime, start[:SNIFF_BYTES]):
+            self._start, self._start_length = [start[:SNIFF_BYTES]], SNIFF_BYTES
+            self._start_cap = SNIFF_BYTES
 
     def _store(self, raw: bytes) -> None:
         if self._memory is not None:

@@ -42,8 +42,29 @@ def content_mime(body: bytes, content_type: str | None) -> str:
     return mime
 
 
+# How many first bytes tell what an untyped body is (looks_like_html reads as many).
+SNIFF_BYTES = 1024
+_SITEMAP_STARTS = (b"\x1f\x8b", b"<?xml", b"<urlset", b"<sitemapindex")
+
+
+def may_be_read(mime: str, start: bytes) -> bool:
+    """Whether a body of this type, starting with these bytes (SNIFF_BYTES of them, or all
+    there are), is one anything reads past its start: a page, style sheet, text or PDF
+    (read_body), a robots.txt or a sitemap (XML, or gzip: sitemap.xml.gz). An untyped body
+    is told by its first bytes, as content_mime tells it; one that looks like none of these
+    (a disc image or an archive served as application/octet-stream) is not read."""
+    if mime.startswith(("image/", "audio/", "video/", "font/")):
+        return False
+    if mime not in UNTYPED:
+        return True
+    lead = start.lstrip()
+    return (
+        looks_like_html(start) or looks_like_pdf(start) or lead.lower().startswith(_SITEMAP_STARTS)
+    )
+
+
 def looks_like_html(body: bytes) -> bool:
-    head = body[:1024].lstrip().lower()
+    head = body[:SNIFF_BYTES].lstrip().lower()
     return head.startswith((b"<!doctype html", b"<html")) or b"<html" in head
 
 
