@@ -335,6 +335,15 @@ def grow(request: resources.Request) -> resources.Reply:
     return page(f"Grow {depth}", links([f"{quote(here)}/{depth + 1}/"]))
 
 
+def redirect_chain(request: resources.Request) -> resources.Reply:
+    """302 to the next number, forever: each hop a URL not seen before, so no loop check
+    ends it; only a limit on the chain's length does."""
+    tail = request.path[len("/hostile/redirect-chain/") :]
+    number = int(tail) if tail.isdigit() and len(tail) < 12 else 0
+    target = resources.absolute(request, f"/hostile/redirect-chain/{number + 1}")
+    return resources.moved(request, 302, target)
+
+
 _sessions = itertools.count(1)  # next() on it is atomic under the GIL
 
 
@@ -535,6 +544,13 @@ RESOURCES: list[Resource] = [
     Resource("/hostile/redirect-loop/a", redirect(302, "/hostile/redirect-loop/b"), "302 to b"),
     Resource("/hostile/redirect-loop/b", redirect(302, "/hostile/redirect-loop/a"), "302 to a"),
     Resource("/hostile/self-redirect", redirect(301, "/hostile/self-redirect"), "301 to itself"),
+    Resource(
+        "/hostile/redirect-chain/",
+        redirect_chain,
+        "302 from N to N+1, a new URL every hop, forever",
+        prefix=True,
+        link="/hostile/redirect-chain/0",
+    ),
     Resource("/hostile/calendar", calendar, "previous/next month forever", link=CALENDAR_START),
     Resource("/hostile/repeat/", repeat, "links a/ and b/ from every page below", prefix=True),
     Resource(

@@ -134,6 +134,20 @@ def test_traps_are_bounded_and_counted(hostile_crawl: CrawlResult):
     assert stats_file  # the summary is written
 
 
+def test_a_redirect_chain_of_new_urls_ends_after_20_hops_counted_and_logged(
+    hostile_crawl: CrawlResult,
+):
+    chain = [r.target for r in hostile_crawl.requests if r.target.startswith(HOSTILE + "redirect-")]
+    chain = [t for t in chain if "redirect-chain/" in t]
+    # The link to /0, then the 20 redirects a browser follows: /1 to /20; /21 is not asked for.
+    assert sorted(chain, key=lambda t: int(t.rsplit("/", 1)[1])) == [
+        f"{HOSTILE}redirect-chain/{n}" for n in range(21)
+    ]
+    assert _summary(hostile_crawl)["counts"]["traps"]["redirect_chain"] == 1
+    log = _stats(hostile_crawl)["log"]
+    assert "not following the redirect to" in log and "(20 redirects in a row from" in log
+
+
 def test_nothing_out_of_scope_is_requested(hostile_crawl: CrawlResult):
     assert {r.host.split(":")[0] for r in hostile_crawl.requests} == {SAMPLE_HOST}
     # Every request went to this server as a path: no file:, ftp:, other host or port.

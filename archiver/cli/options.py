@@ -230,6 +230,14 @@ OPTIONS: tuple[Option, ...] = (
         help=f"crawler traps: do not follow longer URLs (default {defaults.MAX_URL_LENGTH})",
     ),
     Option(
+        "max-redirects",
+        ("ARCHIVER_MAX_REDIRECTS",),
+        positive_int,
+        metavar="N",
+        help="crawler traps: redirects followed in one chain, each hop a new URL "
+        f"(default {defaults.MAX_REDIRECTS}, as browsers)",
+    ),
+    Option(
         "max-path-repeats",
         ("ARCHIVER_MAX_PATH_REPEATS",),
         positive_int,

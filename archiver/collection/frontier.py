@@ -79,7 +79,7 @@ class Entry:
     seed: bool = False
     referer: str | None = None  # sent as Referer
     for_origin: str | None = None  # ROLE_ROBOTS: the origin whose rules it is
-    hops: int = 0  # ROLE_ROBOTS: redirects followed on the way
+    hops: int = 0  # redirects followed on the way to it (a page's chain, or a robots.txt's)
 
 
 _ENTRY_COLUMNS = "key, url, role, kind, depth, seed, referer, for_origin, hops"

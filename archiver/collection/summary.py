@@ -113,6 +113,7 @@ class RunCounts:
     fetch_errors: Tally = field(default_factory=dict)  # no HTTP response, by reason
     robots_disallowed: int | None = None
     links: Tally = field(default_factory=dict)  # links not followed, by why
+    traps: Tally = field(default_factory=dict)  # not followed as crawler traps, by kind
     redirects_followed: int | None = None
     records: Tally = field(default_factory=dict)  # "response" / "revisit" -> records
     dedup: Tally = field(default_factory=dict)  # dedup decisions
@@ -135,6 +136,7 @@ class RunCounts:
             fetch_errors=_tally(d.get("fetch_errors")),
             robots_disallowed=_int(d.get("robots_disallowed")),
             links=_tally(d.get("links")),
+            traps=_tally(d.get("traps")),
             redirects_followed=_int(d.get("redirects_followed")),
             records=_tally(d.get("records")),
             dedup=_tally(d.get("dedup")),
@@ -156,6 +158,7 @@ class RunCounts:
             "fetch_errors": dict(self.fetch_errors),
             "robots_disallowed": self.robots_disallowed,
             "links": dict(self.links),
+            "traps": dict(self.traps),
             "redirects_followed": self.redirects_followed,
             "records": dict(self.records),
             "dedup": dict(self.dedup),

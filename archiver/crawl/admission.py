@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable, Iterable
 
 from archiver.collection.frontier import Entry, Frontier, Role
+from archiver.model import defaults
 from archiver.model.links import LinkKind
 from archiver.web.scope import Scope, default_prefix
 from archiver.web.traps import TrapGuard
@@ -40,6 +41,7 @@ class Admission:
         *,
         max_pages: int,
         max_depth: int,
+        max_redirects: int = defaults.MAX_REDIRECTS,
         count: Count,
     ) -> None:
         self.frontier = frontier
@@ -47,17 +49,35 @@ class Admission:
         self.traps = traps
         self.max_pages = max_pages  # 0: no limit
         self.max_depth = max_depth  # 0: no limit
+        self.max_redirects = max_redirects
         self.count = count
         self.pages_scheduled = 0  # page links admitted: what --max-pages counts
         self._admitted_urls: set[str] = set()
 
     def follow(
-        self, url: str, kind: LinkKind, *, depth: int, referer: str | None, seed: bool = False
+        self,
+        url: str,
+        kind: LinkKind,
+        *,
+        depth: int,
+        referer: str | None,
+        seed: bool = False,
+        hops: int = 0,
     ) -> bool:
         """Admit a link into the frontier's queue, unless seen, out of scope or a trap.
-        True: it is queued now."""
+        ``hops``: for a redirect's target, the redirects followed in its chain so far, this
+        one included. True: it is queued now."""
         if not is_http(url):
             self.count("archiver/links/not_http")
+            return False
+        if hops > self.max_redirects:
+            # Each hop a new URL (a loop ends at the first URL seen again): counted per chain,
+            # however many hosts and paths it goes through.
+            self.count("archiver/traps/redirect_chain")
+            logger.info(
+                "not following the redirect to %s: looks like a crawler trap "
+                "(%d redirects in a row from %s)", url, hops - 1, referer,
+            )  # fmt: skip
             return False
         key = seen_key(url)
         if key in self.frontier:
@@ -88,7 +108,7 @@ class Admission:
         elif not self.scope.allows_requisite(url, referer or url):
             self.count("archiver/links/out_of_scope")
             return False
-        self.queue(Entry(key, url, Role.PAGE, kind, depth, seed=seed, referer=referer))
+        self.queue(Entry(key, url, Role.PAGE, kind, depth, seed=seed, referer=referer, hops=hops))
         self._remember(url)
         return True
 

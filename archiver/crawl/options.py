@@ -37,6 +37,7 @@ class CrawlOptions:
     exclude: tuple[str, ...]
     max_pages: int
     max_depth: int
+    max_redirects: int  # redirects followed in one chain
     robots: RobotsPolicy
     recheck: bool
     user_agent: str
@@ -90,6 +91,7 @@ class CrawlOptions:
             exclude=strings("ARCHIVER_EXCLUDE"),
             max_pages=settings.getint("ARCHIVER_MAX_PAGES"),
             max_depth=settings.getint("ARCHIVER_MAX_DEPTH"),
+            max_redirects=settings.getint("ARCHIVER_MAX_REDIRECTS"),
             robots=RobotsPolicy(settings.get("ARCHIVER_ROBOTS")),
             recheck=settings.getbool("ARCHIVER_RECHECK"),
             user_agent=settings.get("USER_AGENT"),

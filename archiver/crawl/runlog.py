@@ -98,6 +98,7 @@ def build_summary(stats: dict[str, Any], run: Run, reason: str, ended: datetime)
             fetch_errors=_prefixed(stats, "archiver/fetch_errors/"),
             robots_disallowed=stats.get("archiver/robots/disallowed", 0),
             links=_prefixed(stats, "archiver/links/"),
+            traps=_prefixed(stats, "archiver/traps/"),
             redirects_followed=stats.get("archiver/redirects_followed", 0),
             records=_prefixed(stats, "archiver/records/"),
             dedup=_prefixed(stats, "archiver/dedup/"),

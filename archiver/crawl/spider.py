@@ -144,6 +144,7 @@ class ArchiveSpider(scrapy.Spider):
             TrapGuard(options.traps),
             max_pages=options.max_pages,
             max_depth=options.max_depth,
+            max_redirects=options.max_redirects,
             count=count,
         )
         self.window: RequestWindow[Request] = RequestWindow(
@@ -275,7 +276,10 @@ class ArchiveSpider(scrapy.Spider):
         if location:
             self.stats.inc_value("archiver/redirects_followed")
             seed = response.meta.get(_SEED, False)
-            self.admission.follow(location, kind, depth=depth, referer=response.url, seed=seed)
+            hops = response.meta.get(_HOPS, 0) + 1
+            self.admission.follow(
+                location, kind, depth=depth, referer=response.url, seed=seed, hops=hops
+            )
         mime = content_mime(body, content_type)
         links_base = response.url if _has_links(status, mime) else None
         if self.reading.worker_reads(mime):
@@ -381,7 +385,13 @@ class ArchiveSpider(scrapy.Spider):
             errback=self.on_error,
             priority=PRIORITY_PAGE if entry.kind is LinkKind.NAVIGATION else PRIORITY_REQUISITE,
             dont_filter=True,  # the frontier already decided; skip Scrapy's dupefilter
-            meta={_KIND: entry.kind, _DEPTH: entry.depth, _SEED: entry.seed, _PREVIOUS: previous},
+            meta={
+                _KIND: entry.kind,
+                _DEPTH: entry.depth,
+                _SEED: entry.seed,
+                _PREVIOUS: previous,
+                _HOPS: entry.hops,  # redirects in the chain that led here
+            },
         )
         return self._with_headers(request, headers)
 

@@ -41,6 +41,8 @@ MAX_URL_LENGTH: Final = 2048  # what old browsers and servers accepted
 MAX_PATH_REPEATS: Final = 3  # the same path segment more often than this: /a/b/a/b/a/b/a
 MAX_QUERY_VARIANTS: Final = 500  # distinct query strings for one path (calendars, counters)
 MAX_PATH_SEGMENTS: Final = 40
+# Redirects followed in one chain, wherever it wanders: what browsers and Scrapy allow.
+MAX_REDIRECTS: Final = 20
 
 # -- how the archive is written ------------------------------------------------------------
 WARC_SIZE: Final = 1_000_000_000  # rotate WARC files past this many bytes
