@@ -335,6 +335,29 @@ def grow(request: resources.Request) -> resources.Reply:
     return page(f"Grow {depth}", links([f"{quote(here)}/{depth + 1}/"]))
 
 
+# A 1x1 transparent GIF: each deep page's image, a requisite.
+PIXEL = (
+    b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00"
+    b"\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
+)
+DEEP_LEVELS = 30
+
+
+def deep(request: resources.Request) -> resources.Reply:
+    """A chain of pages, each a hop deeper than the last: /hostile/deep/N.html links N+1 and
+    shows N.gif, up to DEEP_LEVELS. A site this deep is rare, but real; a crawl stops at its
+    hop limit from the seed, and still takes the last page's image."""
+    name = request.path[len("/hostile/deep/") :]
+    number, _, suffix = name.partition(".")
+    if not number.isdigit() or len(number) > 3:
+        return resources.Reply(404, [("Content-Type", "text/plain")], b"no such page\n")
+    n = int(number)
+    if suffix == "gif":
+        return resources.Reply(200, [("Content-Type", "image/gif")], PIXEL)
+    more = links([f"{n + 1}.html"]) if n < DEEP_LEVELS else ""
+    return page(f"Level {n}", f'<img src="{n}.gif" alt="level {n}">\n{more}')
+
+
 def redirect_chain(request: resources.Request) -> resources.Reply:
     """302 to the next number, forever: each hop a URL not seen before, so no loop check
     ends it; only a limit on the chain's length does."""
@@ -544,6 +567,13 @@ RESOURCES: list[Resource] = [
     Resource("/hostile/redirect-loop/a", redirect(302, "/hostile/redirect-loop/b"), "302 to b"),
     Resource("/hostile/redirect-loop/b", redirect(302, "/hostile/redirect-loop/a"), "302 to a"),
     Resource("/hostile/self-redirect", redirect(301, "/hostile/self-redirect"), "301 to itself"),
+    Resource(
+        "/hostile/deep/",
+        deep,
+        f"pages {DEEP_LEVELS} hops deep, each with an image",
+        prefix=True,
+        link="/hostile/deep/0.html",
+    ),
     Resource(
         "/hostile/redirect-chain/",
         redirect_chain,

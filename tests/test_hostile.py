@@ -148,6 +148,18 @@ def test_a_redirect_chain_of_new_urls_ends_after_20_hops_counted_and_logged(
     assert "not following the redirect to" in log and "(20 redirects in a row from" in log
 
 
+def test_links_are_followed_20_hops_from_the_seed_and_the_last_pages_requisites_too(
+    hostile_crawl: CrawlResult,
+):
+    fetched = {r.target for r in hostile_crawl.requests}
+    # /hostile/ is the seed (hop 0), deep/0.html hop 1, ..., deep/19.html hop 20.
+    pages = {t for t in fetched if t.startswith(HOSTILE + "deep/") and t.endswith(".html")}
+    assert pages == {f"{HOSTILE}deep/{n}.html" for n in range(20)}
+    images = {t for t in fetched if t.startswith(HOSTILE + "deep/") and t.endswith(".gif")}
+    assert images == {f"{HOSTILE}deep/{n}.gif" for n in range(20)}  # deep/19's included
+    assert _summary(hostile_crawl)["counts"]["links"].get("max_depth", 0) >= 1
+
+
 def test_nothing_out_of_scope_is_requested(hostile_crawl: CrawlResult):
     assert {r.host.split(":")[0] for r in hostile_crawl.requests} == {SAMPLE_HOST}
     # Every request went to this server as a path: no file:, ftp:, other host or port.

@@ -143,7 +143,8 @@ OPTIONS: tuple[Option, ...] = (
         ("ARCHIVER_MAX_DEPTH",),
         positive_int,
         metavar="N",
-        help="follow links at most N hops from a seed; 0: no limit",
+        help="follow links at most N hops from a seed, requisites of the last pages included; "
+        f"0: no limit (default {defaults.MAX_DEPTH})",
     ),
     Option(
         "robots",

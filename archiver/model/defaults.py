@@ -16,7 +16,9 @@ from archiver.model.modes import ProgressMode, RobotsPolicy
 # -- what is crawled -----------------------------------------------------------------------
 OUTPUT: Final = "output/default"  # the collection folder
 MAX_PAGES: Final = 0  # pages (seeds and links, not requisites) to fetch; 0: no limit
-MAX_DEPTH: Final = 0  # link hops from a seed; 0: no limit
+# Link hops from a seed (0: no limit): Heritrix's default. Ends link-made endless spaces
+# (calendars, paginations) whatever their URLs; a page's requisites are taken past it.
+MAX_DEPTH: Final = 20
 ROBOTS: Final = RobotsPolicy.OBEY  # robots.txt is fetched and archived either way
 RECHECK: Final = True  # fetch again every URL earlier runs captured, linked or not
 USER_AGENT: Final = (
