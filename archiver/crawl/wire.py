@@ -68,7 +68,6 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 _IDLE_SECONDS = 30.0  # a kept connection unused this long is closed
 _MAX_IDLE_PER_ORIGIN = 8
 _DISK_CHECK_BYTES = 64 << 20  # free space is checked again after this much is spooled
-# Media the spider never reads: Scrapy gets only enough of them to tell what they are.
 
 
 class DNSLookupError(OSError):
