@@ -113,7 +113,9 @@ class RunCounts:
     fetch_errors: Tally = field(default_factory=dict)  # no HTTP response, by reason
     robots_disallowed: int | None = None
     links: Tally = field(default_factory=dict)  # links not followed, by why
-    traps: Tally = field(default_factory=dict)  # not followed as crawler traps, by kind
+    # Links and redirects not followed as crawler traps, by kind; None: a summary written
+    # before trap refusals were listed (they were among the log's lines only).
+    traps: Tally | None = None
     redirects_followed: int | None = None
     records: Tally = field(default_factory=dict)  # "response" / "revisit" -> records
     dedup: Tally = field(default_factory=dict)  # dedup decisions
@@ -136,7 +138,7 @@ class RunCounts:
             fetch_errors=_tally(d.get("fetch_errors")),
             robots_disallowed=_int(d.get("robots_disallowed")),
             links=_tally(d.get("links")),
-            traps=_tally(d.get("traps")),
+            traps=_tally(d["traps"]) if "traps" in d else None,
             redirects_followed=_int(d.get("redirects_followed")),
             records=_tally(d.get("records")),
             dedup=_tally(d.get("dedup")),
@@ -145,6 +147,7 @@ class RunCounts:
         )
 
     def to_json(self) -> dict[str, Any]:
+        traps = {"traps": dict(self.traps)} if self.traps is not None else {}
         return {
             "captures": self.captures,
             "captures_in_run": self.captures_in_run,
@@ -158,7 +161,7 @@ class RunCounts:
             "fetch_errors": dict(self.fetch_errors),
             "robots_disallowed": self.robots_disallowed,
             "links": dict(self.links),
-            "traps": dict(self.traps),
+            **traps,
             "redirects_followed": self.redirects_followed,
             "records": dict(self.records),
             "dedup": dict(self.dedup),
