@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -31,7 +32,7 @@ from archiver.model.defaults import DEDUP_INDEX, MAX_TEXT_BYTES
 from archiver.model.exchange import Body, Exchange
 from archiver.model.links import LinkKind
 from archiver.tools.verify import render_text, verify_collection
-from archiver.web.heads import header_value, host_header, request_target
+from archiver.web.heads import header_value, request_start
 from tests.warcread import Record, iter_records, sha1_b32
 
 SITE = "http://site.test"
@@ -95,7 +96,7 @@ def exchange(
 
 def request_head(url: str, headers: list[tuple[bytes, bytes]]) -> bytes:
     """A GET as the download handler writes it: request line, Host, then the headers."""
-    lines = [b"GET " + request_target(url) + b" HTTP/1.1", b"Host: " + host_header(url)]
+    lines = request_start("GET", urlsplit(url))
     lines += [name + b": " + value for name, value in headers]
     return b"\r\n".join(lines) + b"\r\n\r\n"
 

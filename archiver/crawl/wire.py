@@ -41,7 +41,7 @@ from datetime import UTC, datetime
 from ipaddress import ip_address
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from scrapy.http import Headers, Request, Response
 
@@ -53,7 +53,7 @@ from archiver.model.stops import StopReason
 from archiver.web.addresses import is_private, parse_rules
 from archiver.web.documents import SNIFF_BYTES, UNTYPED, may_be_read
 from archiver.web.framing import Delimiting, FramingError, ResponseFramer, ResponseHead
-from archiver.web.heads import host_header, request_target
+from archiver.web.heads import request_start
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -153,7 +153,7 @@ class WireDownloadHandler:
         host = (parts.hostname or "").lower()
         port = parts.port or _DEFAULT_PORTS[scheme]
         timeout = float(request.meta.get("download_timeout") or self.timeout)
-        head = _request_head(request, scheme)
+        head = _request_head(request, parts)
         body = request.body or b""
         origin = (scheme, host, port)
         started = time.monotonic()
@@ -319,12 +319,10 @@ class WireDownloadHandler:
             raise LowDisk(message)
 
 
-def _request_head(request: Request, scheme: str) -> bytes:
-    """The request as written: request line, Host, then Scrapy's headers in their order."""
-    lines = [
-        request.method.encode("ascii") + b" " + request_target(request.url) + b" HTTP/1.1",
-        b"Host: " + host_header(request.url),
-    ]
+def _request_head(request: Request, parts: SplitResult) -> bytes:
+    """The request as written: request line, Host, then Scrapy's headers in their order.
+    ``parts``: the request's URL, split once for the whole download."""
+    lines = request_start(request.method, parts)
     # dict.items: Headers.items() builds each value list again through getlist.
     for name, values in dict.items(request.headers):
         if name.lower() == b"host":

@@ -7,15 +7,20 @@ the same ways the framing is (archiver.web.framing): bare LF line ends, folded l
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult
 
 CRLF = b"\r\n"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-def host_header(url: str) -> bytes:
-    """The Host header value for *url*: the port only when it is not the scheme's default."""
-    parts = urlsplit(url)
+def request_start(method: str, parts: SplitResult) -> list[bytes]:
+    """The request line and the Host line the download handler writes for a URL (split)."""
+    line = method.encode("ascii") + b" " + request_target(parts) + b" HTTP/1.1"
+    return [line, b"Host: " + host_header(parts)]
+
+
+def host_header(parts: SplitResult) -> bytes:
+    """The Host header value for a URL: the port only when it is not the scheme's default."""
     host = parts.hostname or ""
     if ":" in host:  # an IPv6 literal keeps its brackets
         host = f"[{host}]"
@@ -25,9 +30,8 @@ def host_header(url: str) -> bytes:
     return host.encode("idna") if not host.isascii() else host.encode("ascii")
 
 
-def request_target(url: str) -> bytes:
+def request_target(parts: SplitResult) -> bytes:
     """The request-target of the request line: path and query, never the fragment."""
-    parts = urlsplit(url)
     target = parts.path or "/"
     if parts.query:
         target += "?" + parts.query
