@@ -170,6 +170,8 @@ def crawl(args: argparse.Namespace, url: str, out: Path, server: nginx.Nginx) ->
         str(collection),
         "--concurrency",
         str(args.concurrency),
+        "--delay",
+        "0",  # speed, not manners: no AutoThrottle pauses between the parts
         "--max-response-size",
         "0",  # no limit, whatever the default: every body is to come whole
     ]
@@ -530,7 +532,7 @@ def _print_report(
     )
     print(
         f"bodies: {sizes.describe()}, {total / GIB:.2f} GiB in all; "
-        f"archiver crawl --concurrency {args.concurrency} --max-response-size 0"
+        f"archiver crawl --concurrency {args.concurrency} --delay 0 --max-response-size 0"
     )
     print()
     header = (

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import html
 import itertools
+import re
 import select
 import socket
 import ssl
@@ -411,8 +412,12 @@ SITEMAPS = ("sitemap.xml", "sitemap-xxe.xml", "sitemap-bomb.xml")
 
 
 def robots(request: resources.Request) -> resources.Reply:
-    """/robots.txt, as the server's `robots` option chose."""
+    """/robots.txt, as the server's `robots` option chose; a crawl-delay-N host name asks for
+    a Crawl-delay of N seconds instead (see /hostile/polite/)."""
     text_plain = [("Content-Type", "text/plain")]
+    delay = crawl_delay_of(request.host)
+    if delay is not None:
+        return resources.Reply(200, text_plain, b"User-agent: *\nCrawl-delay: %d\n" % delay)
     match request.robots:
         case "500":
             return resources.error_reply(500, "Internal Server Error", "robots.txt failed.")
@@ -512,6 +517,37 @@ def names(request: resources.Request) -> resources.Reply:
     return reply
 
 
+# --- politeness ----------------------------------------------------------------------------------
+
+# Host names crawl-delay-N.<anything> (mapped to this server, as curl --resolve does) get a
+# robots.txt asking for a Crawl-delay of N seconds; every other name gets the server's usual
+# robots.txt, so a slow test of Crawl-delay slows no other test of this server.
+CRAWL_DELAY_HOST = re.compile(r"crawl-delay-(\d{1,9})\.", re.IGNORECASE)
+POLITE_PAGES = 6
+POLITE_SECONDS = 0.3  # each polite page takes this long, so overlapping requests show
+
+
+def crawl_delay_of(host: str) -> int | None:
+    """The Crawl-delay a Host header (name, maybe :port) asks for robots.txt to say."""
+    match = CRAWL_DELAY_HOST.match(host)
+    return int(match.group(1)) if match else None
+
+
+def polite(request: resources.Request) -> resources.Reply:
+    """/hostile/polite/ links N.html for N from 1 to POLITE_PAGES, each answered after
+    POLITE_SECONDS: how many requests a crawler keeps in flight to one host, and how far apart
+    it sends them, show in the request log (served under a crawl-delay-N host name too)."""
+    name = request.path[len("/hostile/polite/") :]
+    if not name:
+        hrefs = [f"{n}.html" for n in range(1, POLITE_PAGES + 1)]
+        return page("Polite", links(hrefs))
+    number = name.removesuffix(".html")
+    if not number.isdigit() or not 1 <= int(number) <= POLITE_PAGES or not name.endswith(".html"):
+        return resources.Reply(404, [("Content-Type", "text/plain")], b"no such page\n")
+    time.sleep(POLITE_SECONDS)
+    return page(f"Polite {number}", "<p>Answered after a pause.</p>")
+
+
 # --- the table -----------------------------------------------------------------------------------
 
 
@@ -602,6 +638,13 @@ RESOURCES: list[Resource] = [
         "302 to http://outside.invalid/x",
     ),
     Resource("/hostile/names", names, "../, %2f, %00, %0d%0a, ESC in links; ESC in Set-Cookie"),
+    Resource(
+        "/hostile/polite/",
+        polite,
+        f"{POLITE_PAGES} pages, each answered after {POLITE_SECONDS:g} s; as host "
+        "crawl-delay-N.*, robots.txt asks for Crawl-delay: N",
+        prefix=True,
+    ),
 ]
 
 ROUTES: dict[str, resources.Handler] = {

@@ -155,17 +155,33 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "concurrency",
-        ("CONCURRENT_REQUESTS", "CONCURRENT_REQUESTS_PER_DOMAIN"),
+        # One number for the limit per host, the limit in all, and AutoThrottle's aim.
+        (
+            "CONCURRENT_REQUESTS",
+            "CONCURRENT_REQUESTS_PER_DOMAIN",
+            "AUTOTHROTTLE_TARGET_CONCURRENCY",
+        ),
         positive_int,
         metavar="N",
-        help=f"requests in flight at once (default {defaults.CONCURRENCY})",
+        help="requests in flight at once, to one host and in all "
+        f"(default {defaults.CONCURRENCY_PER_HOST} per host, {defaults.CONCURRENCY} in all)",
     ),
     Option(
         "delay",
-        ("DOWNLOAD_DELAY",),
+        # A fixed delay: ARCHIVER_DELAY set turns AutoThrottle and robots.txt Crawl-delay off.
+        ("DOWNLOAD_DELAY", "ARCHIVER_DELAY"),
         non_negative_float,
         metavar="SECONDS",
-        help=f"pause between requests to one host (default {defaults.DELAY:g})",
+        help="pause exactly this long between requests to one host, whatever robots.txt "
+        "Crawl-delay or the server's response times say (default: adapts to both)",
+    ),
+    Option(
+        "max-crawl-delay",
+        ("ARCHIVER_MAX_CRAWL_DELAY",),
+        non_negative_float,
+        metavar="SECONDS",
+        help="honour a robots.txt Crawl-delay up to this long "
+        f"(default {defaults.MAX_CRAWL_DELAY:g}, as Heritrix)",
     ),
     Option(
         "user-agent",

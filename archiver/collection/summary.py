@@ -324,6 +324,9 @@ class RunSummary:
     # The lock record of an earlier run that died without releasing it, cleared by this one.
     stale_lock_cleared: dict[str, Any] | None = None
     settings: RunSettings = field(default_factory=RunSettings)
+    # Hosts paced by their robots.txt Crawl-delay -> the seconds used (capped); None: a
+    # summary written before Crawl-delay was honoured.
+    crawl_delays: Mapping[str, float] | None = None
     counts: RunCounts = field(default_factory=RunCounts)
     changes: PageChanges | None = None
     # None: not recorded (an older archiver); the crawl keeps a bounded number of each.
@@ -350,6 +353,7 @@ class RunSummary:
         return json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n"
 
     def to_json(self) -> dict[str, Any]:
+        delays = {"crawl_delays": dict(self.crawl_delays)} if self.crawl_delays is not None else {}
         return {
             "run_id": self.run_id,
             "collection": self.collection,
@@ -361,6 +365,7 @@ class RunSummary:
             "resumable": self.resumable,
             "stale_lock_cleared": self.stale_lock_cleared,
             "settings": self.settings.to_json(),
+            **delays,
             "counts": self.counts.to_json(),
             "changes": self.changes.to_json() if self.changes is not None else None,
             "slowest": _rows(self.slowest),
@@ -398,6 +403,7 @@ class RunSummary:
             resumes=_int(data.get("resumes")) or 0,
             stale_lock_cleared=_dict_or_none(data.get("stale_lock_cleared")),
             settings=RunSettings.from_json(data.get("settings")),
+            crawl_delays=_seconds(data["crawl_delays"]) if "crawl_delays" in data else None,
             counts=RunCounts.from_json(data.get("counts")),
             changes=PageChanges.from_json(data.get("changes")),
             slowest=_list_of(SlowUrl, data.get("slowest")),
@@ -444,6 +450,10 @@ def _strings(value: object) -> tuple[str, ...]:
 
 def _tally(value: object) -> dict[str, int]:
     return {str(k): v for k, v in _dict(value).items() if type(v) is int}
+
+
+def _seconds(value: object) -> dict[str, float]:
+    return {str(k): v for k, v in _dict(value).items() if _number(v) is not None}
 
 
 def _reason(value: object) -> StopReason | None:

@@ -44,6 +44,9 @@ class CrawlOptions:
     request_headers: tuple[tuple[str, str], ...]  # DEFAULT_REQUEST_HEADERS, in order
     concurrency: int
     delay: float
+    # --delay: that pause exactly, no AutoThrottle, no Crawl-delay; None: they apply.
+    fixed_delay: float | None
+    max_crawl_delay: float  # robots.txt Crawl-delay is honoured up to this
     resolve: tuple[str, ...]
     block_private_ips: bool
     max_response_size: int
@@ -101,6 +104,8 @@ class CrawlOptions:
             ),
             concurrency=settings.getint("CONCURRENT_REQUESTS"),
             delay=settings.getfloat("DOWNLOAD_DELAY"),
+            fixed_delay=_seconds_or_none(settings.get("ARCHIVER_DELAY")),
+            max_crawl_delay=settings.getfloat("ARCHIVER_MAX_CRAWL_DELAY"),
             resolve=strings("ARCHIVER_RESOLVE"),
             block_private_ips=settings.getbool("ARCHIVER_BLOCK_PRIVATE_IPS"),
             max_response_size=settings.getint("ARCHIVER_MAX_RESPONSE_SIZE"),
@@ -168,3 +173,10 @@ class CrawlOptions:
             recheck=self.recheck,
             dedup_max_age_days=self.dedup_max_age,
         )
+
+
+def _seconds_or_none(value: object) -> float | None:
+    """A setting that is unset (None, or empty from ``-s NAME=``) or a number of seconds."""
+    if value is None or value == "":
+        return None
+    return float(value)  # type: ignore[arg-type]

@@ -3,7 +3,8 @@ is fetched (and archived) first; then the rules decide (RFC 9309, archiver.web.r
 
 robots.txt redirects are followed on the same host only, at most MAX_ROBOTS_REDIRECTS times;
 what each origin's robots.txt said is kept in the frontier, so that a resumed run obeys the
-same rules without fetching it again.
+same rules without fetching it again. An origin's Crawl-delay paces its host (throttle.py)
+before any request that waited for its robots.txt is sent.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ MAX_ROBOTS_REDIRECTS = 5  # RFC 9309 2.3.1.2: follow at least five
 
 # Makes the request that fetches robots.txt: (URL, the origin it answers for, redirects so far).
 RobotsRequest = Callable[[str, str, int], Request]
+# Paces an origin's host as its robots.txt Crawl-delay asks: (origin, seconds).
+Pace = Callable[[str, float], None]
 
 
 class RobotsGate:
@@ -37,6 +40,7 @@ class RobotsGate:
         robots_request: RobotsRequest,
         *,
         count: Count,
+        pace: Pace | None = None,
     ) -> None:
         self.rules = rules
         self.frontier = frontier
@@ -44,6 +48,7 @@ class RobotsGate:
         self.window = window
         self.robots_request = robots_request
         self.count = count
+        self.pace = pace  # None: Crawl-delay is not applied (--delay fixes the pause)
 
     def gate(self, request: Request) -> Iterator[Request]:
         """The request if its origin's rules allow it; robots.txt first if they are not known
@@ -93,7 +98,9 @@ class RobotsGate:
         waited for them, through the gate again."""
         # Kept so a resumed run obeys the same rules without fetching robots.txt again.
         self.frontier.settle_robots(for_origin, status, body[:MAX_ROBOTS_BYTES])
-        for waiting in self.rules.settle(for_origin, status, body):
+        waited = self.rules.settle(for_origin, status, body)
+        self._crawl_delay(for_origin)  # before what waited is sent on
+        for waiting in waited:
             assert isinstance(waiting, Request)
             yield from self.gate(waiting)
 
@@ -103,6 +110,12 @@ class RobotsGate:
         for robots_origin, status, body in self.frontier.robots():
             self.rules.begin(robots_origin)
             self.rules.settle(robots_origin, status, body)
+            self._crawl_delay(robots_origin)
         for robots_origin in owed:
             if not self.rules.known(robots_origin):
                 self.rules.begin(robots_origin)
+
+    def _crawl_delay(self, for_origin: str) -> None:
+        seconds = self.rules.crawl_delay(for_origin)
+        if seconds is not None and self.pace is not None:
+            self.pace(for_origin, seconds)

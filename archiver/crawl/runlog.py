@@ -33,6 +33,7 @@ from archiver.collection.summary import (
 from archiver.crawl import logsafe
 from archiver.crawl.options import CrawlOptions
 from archiver.crawl.run import Run
+from archiver.crawl.throttle import CRAWL_DELAY_STAT
 from archiver.model.stops import StopReason
 from archiver.tools import report
 
@@ -84,6 +85,7 @@ def build_summary(stats: dict[str, Any], run: Run, reason: str, ended: datetime)
         resumes=run.resumes,
         stale_lock_cleared=run.lock.stale,
         settings=run.describe() if run.describe is not None else RunSettings(),
+        crawl_delays=_prefixed(stats, CRAWL_DELAY_STAT),
         counts=RunCounts(
             captures=stats.get("archiver/captures", 0),
             captures_in_run=_lines(collection.index_for(run.run_id)),

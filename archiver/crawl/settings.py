@@ -118,7 +118,6 @@ EXTENSIONS_BASE = {
         "closespider.CloseSpider",
         "logstats.LogStats",
         "spiderstate.SpiderState",
-        "throttle.AutoThrottle",
     )
 }
 # ProgressDisplay first: its last sample must be in before RunExtension writes the summary.
@@ -126,6 +125,8 @@ EXTENSIONS = {
     "archiver.crawl.progress.ProgressDisplay": 5,
     "archiver.crawl.runlog.RunExtension": 10,
     "archiver.crawl.timers.TimerSweep": 20,
+    # Scrapy's AutoThrottle, with robots.txt Crawl-delay as each host's floor (throttle.py).
+    "archiver.crawl.throttle.ArchiveThrottle": 0,
 }
 TELNETCONSOLE_ENABLED = False
 # No per-page DEBUG lines unless a log shows DEBUG (logformat.py).
@@ -149,8 +150,21 @@ TWISTED_DNS_RESOLVER = "archiver.crawl.resolve.MappedResolver"
 # Old sites have expired and self-signed certificates; the archive records what was served.
 DOWNLOAD_VERIFY_CERTIFICATES = False
 
+# -- politeness: per-host connections, adaptive delay, robots.txt Crawl-delay -----------------
+# Scrapy's downloader keys its slots by host name: the limit and the delay are per host, all
+# ports and schemes of a host together.
 CONCURRENT_REQUESTS = defaults.CONCURRENCY
-CONCURRENT_REQUESTS_PER_DOMAIN = defaults.CONCURRENCY
+CONCURRENT_REQUESTS_PER_DOMAIN = defaults.CONCURRENCY_PER_HOST
+# None: the delay adapts (AutoThrottle and Crawl-delay); a number (--delay): exactly that,
+# AutoThrottle off and Crawl-delay ignored. DOWNLOAD_DELAY alone (-s) is AutoThrottle's floor.
+ARCHIVER_DELAY: float | None = None
+# Holds the per-host limit also when many requests for a host are queued at once.
+DOWNLOADER = "archiver.crawl.downloader.ArchiveDownloader"
+ARCHIVER_MAX_CRAWL_DELAY = defaults.MAX_CRAWL_DELAY
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = defaults.AUTOTHROTTLE_START_DELAY
+AUTOTHROTTLE_MAX_DELAY = defaults.AUTOTHROTTLE_MAX_DELAY
+AUTOTHROTTLE_TARGET_CONCURRENCY = defaults.CONCURRENCY_PER_HOST
 # The pipelines never wait, so items gain nothing from running side by side; and Scrapy starts
 # this many asyncio worker tasks for every callback's output (100 by default: 100 tasks per
 # page, a large share of the crawl's CPU).

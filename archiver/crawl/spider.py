@@ -8,7 +8,7 @@ The spider only puts its parts together; each is a module of its own:
 
 - admission.py: which URLs enter the frontier, and in which order they wait;
 - window.py: the few requests ahead of the downloader, built from the frontier's queue;
-- robotsgate.py: every origin's robots.txt first, and its rules;
+- robotsgate.py: every origin's robots.txt first, and its rules (Crawl-delay: throttle.py);
 - sitemaps.py, revalidation.py (conditional requests and the 304 read-back), reading.py
   (who reads a page's text and links: the worker or this process), resume.py.
 
@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
 import scrapy
@@ -39,10 +39,11 @@ from archiver.crawl.options import CrawlOptions
 from archiver.crawl.reading import PageReading
 from archiver.crawl.resume import restore
 from archiver.crawl.revalidation import Revalidation
-from archiver.crawl.robotsgate import RobotsGate
+from archiver.crawl.robotsgate import Pace, RobotsGate
 from archiver.crawl.run import Run
 from archiver.crawl.sitemaps import Sitemaps
 from archiver.crawl.stopping import stop_on_write_error
+from archiver.crawl.throttle import CRAWL_DELAY_STAT, CrawlDelays
 from archiver.crawl.window import RequestWindow
 from archiver.crawl.wire import EXCHANGE_KEY
 from archiver.model.dedup import UrlCapture
@@ -56,6 +57,9 @@ from archiver.web.robots import RobotsRules
 from archiver.web.scope import Scope
 from archiver.web.traps import TrapGuard
 from archiver.web.urls import is_http, seen_key
+
+if TYPE_CHECKING:
+    from scrapy.core.downloader import Downloader
 
 # Scheduler priorities: robots.txt gates its origin, requisites complete a page already taken.
 PRIORITY_ROBOTS = 100
@@ -157,6 +161,7 @@ class ArchiveSpider(scrapy.Spider):
             self.window,
             self._robots_request,
             count=count,
+            pace=self._crawl_delays(options),
         )
         self.sitemaps = Sitemaps(
             run.frontier, self.admission, max_text_bytes=options.max_text_bytes, count=count
@@ -176,6 +181,20 @@ class ArchiveSpider(scrapy.Spider):
             allow_hosts=sorted(self.admission.scope.allow_hosts),
             exclude=[p.pattern for p in self.admission.scope.exclude],
         )
+
+    def _crawl_delays(self, options: CrawlOptions) -> Pace | None:
+        """What applies robots.txt Crawl-delay to a host; None when --delay fixes the pause."""
+        if options.fixed_delay is not None:
+            return None
+
+        def downloader() -> Downloader:
+            assert self.crawler.engine is not None
+            return self.crawler.engine.downloader
+
+        def record(host: str, seconds: float) -> None:
+            self.stats.set_value(CRAWL_DELAY_STAT + host, seconds)
+
+        return CrawlDelays(downloader, cap=options.max_crawl_delay, record=record).apply
 
     def resolve_scope(self, options: CrawlOptions) -> tuple[list[str], Scope]:
         """The seeds and scope of the crawl: the options', else the site spider's own."""

@@ -26,8 +26,24 @@ USER_AGENT: Final = (
 )
 
 # -- politeness and limits of one fetch ----------------------------------------------------
-CONCURRENCY: Final = 8  # requests in flight at once, per host too
-DELAY: Final = 0.0  # seconds between requests to one host
+# Polite by default, for the small servers that hold old sites: a crawl keeps at most this
+# many requests in flight to one host (Heritrix keeps one connection per host, wget and
+# Browsertrix one request at a time), while many hosts proceed side by side up to CONCURRENCY.
+# --concurrency N sets both to N.
+CONCURRENCY_PER_HOST: Final = 2
+CONCURRENCY: Final = 16  # requests in flight at once, all hosts together
+# Seconds between requests to one host when --delay fixes it (Scrapy's DOWNLOAD_DELAY); with
+# no --delay the pause adapts to each host (AutoThrottle, below) and robots.txt Crawl-delay.
+DELAY: Final = 0.0
+# AutoThrottle: a host's pause starts here and moves toward its response time divided by
+# CONCURRENCY_PER_HOST (so that many are in flight on average), halfway with each response.
+# Short, so that a small crawl is not slowed by a cautious start; a slow server slows it.
+AUTOTHROTTLE_START_DELAY: Final = 0.5
+# ... and never grows past this (Heritrix's longest pause between requests, max-delay-ms).
+AUTOTHROTTLE_MAX_DELAY: Final = 30.0
+# robots.txt Crawl-delay is honoured up to this many seconds: Heritrix's cap, so that a
+# robots.txt cannot stall a run for hours per request.
+MAX_CRAWL_DELAY: Final = 300.0
 TIMEOUT: Final = 60  # seconds a response may take to finish
 # Bytes; a longer body is cut and marked truncated. Large enough for a DVD image: bodies are
 # spooled to disk, so their size costs disk, not memory; 0 is no limit at all.

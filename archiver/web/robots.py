@@ -58,6 +58,16 @@ class RobotsRules:
         parser = self._origins[origin].parser
         return list(parser.sitemaps) if parser is not None else []
 
+    def crawl_delay(self, origin: str) -> float | None:
+        """The seconds robots.txt asks between requests (Crawl-delay, not in RFC 9309 but
+        widely honoured) in the group for our product token, else ``*``; None when it asks
+        none, was not read, or is not obeyed."""
+        parser = self._origins[origin].parser
+        if not self.obey or parser is None:
+            return None
+        delay = parser.crawl_delay(self.token)
+        return float(delay) if delay is not None and delay > 0 else None
+
     def waiting(self) -> bool:
         """Whether any URL still waits for its origin's robots.txt."""
         return any(state.waiting for state in self._origins.values())
