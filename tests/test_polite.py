@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from archiver.collection.summary import RunSummary
 from archiver.crawl.throttle import CrawlDelays
 from samplesite.hostile import POLITE_PAGES, POLITE_SECONDS
 from samplesite.requestlog import LoggedRequest
@@ -177,3 +178,13 @@ def test_crawl_delays_are_capped_kept_per_host_and_reach_the_slot():
     }
     slot = Downloader.slots["a.test"]
     assert (slot.delay, slot.jitter) == (2.0, 0.0)
+
+
+def test_crawl_delays_in_a_run_summary_read_back_and_an_older_summary_has_none():
+    summary = RunSummary(run_id="a", crawl_delays={"a.test": 2.0, "b.test": 300})
+    text = summary.format()
+    assert json.loads(text)["crawl_delays"] == {"a.test": 2.0, "b.test": 300}
+    again = RunSummary.parse(text)
+    assert again == summary and again.format() == text
+    older = RunSummary.parse('{"run_id": "a"}')
+    assert older.crawl_delays is None and "crawl_delays" not in older.to_json()

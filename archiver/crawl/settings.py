@@ -158,13 +158,13 @@ CONCURRENT_REQUESTS_PER_DOMAIN = defaults.CONCURRENCY_PER_HOST
 # None: the delay adapts (AutoThrottle and Crawl-delay); a number (--delay): exactly that,
 # AutoThrottle off and Crawl-delay ignored. DOWNLOAD_DELAY alone (-s) is AutoThrottle's floor.
 ARCHIVER_DELAY: float | None = None
-# Holds the per-host limit also when many requests for a host are queued at once.
-DOWNLOADER = "archiver.crawl.downloader.ArchiveDownloader"
 ARCHIVER_MAX_CRAWL_DELAY = defaults.MAX_CRAWL_DELAY
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = defaults.AUTOTHROTTLE_START_DELAY
 AUTOTHROTTLE_MAX_DELAY = defaults.AUTOTHROTTLE_MAX_DELAY
 AUTOTHROTTLE_TARGET_CONCURRENCY = defaults.CONCURRENCY_PER_HOST
+# Holds the per-host limit also when many requests for a host are queued at once.
+DOWNLOADER = "archiver.crawl.downloader.ArchiveDownloader"
 # The pipelines never wait, so items gain nothing from running side by side; and Scrapy starts
 # this many asyncio worker tasks for every callback's output (100 by default: 100 tasks per
 # page, a large share of the crawl's CPU).
