@@ -1,7 +1,9 @@
 """Hostile resources under /hostile/: what a crawler meets on the real web and must survive.
 
 Each resource is one small function with a line in `RESOURCES`; the index page /hostile/ links
-to all of them, so a crawl seeded there (or at any one of them) reaches them. Everything is
+to all of them, so a crawl seeded there (or at any one of them) reaches them. /robots.txt is
+the server's `robots` variant, except under a host name crawl-delay-N.* (mapped here with
+--resolve), where it asks for a Crawl-delay of N seconds and nothing else. Everything is
 deterministic and bounded on the server side as well (bytes and seconds), so a client that
 misbehaves cannot turn the test server itself into the problem.
 

@@ -63,9 +63,17 @@ class CrawlResult:
         return json.loads(path.read_text(encoding="utf-8"))
 
 
+# archiver's defaults before the polite ones (2 requests per host, AutoThrottle): the tests
+# of everything but politeness crawl loopback servers as fast as before. A test's own
+# --concurrency or --delay, given later, wins; tests of politeness pass fast=False.
+FAST = ("--concurrency", "8", "--delay", "0")
+
+
 def run_archiver(
-    *args: str, cwd: Path | None = None, timeout: float = 300
+    *args: str, cwd: Path | None = None, timeout: float = 300, fast: bool = True
 ) -> subprocess.CompletedProcess:
+    if fast and args[:1] == ("crawl",):
+        args = ("crawl", *FAST, *args[1:])
     return subprocess.run(
         [sys.executable, "-m", "archiver", *args],
         capture_output=True,
@@ -110,4 +118,4 @@ def sample_server() -> Iterator[SampleSiteServer]:
         yield server
 
 
-__all__ = ["ARTIFACTS", "CrawlResult", "crawl_site", "run_archiver"]
+__all__ = ["ARTIFACTS", "FAST", "CrawlResult", "crawl_site", "run_archiver"]

@@ -16,7 +16,7 @@ import pytest
 
 from archiver.tools.verify import verify_collection
 from samplesite.server import SampleSiteServer
-from tests.conftest import SAMPLE_HOST, run_archiver
+from tests.conftest import FAST, SAMPLE_HOST, run_archiver
 from tests.warcread import captures_by_url
 
 # Every test here crawls the sample site and breaks the run: end to end.
@@ -28,7 +28,7 @@ PREFIX = "/archive/etext/"
 def _crawl_args(server: SampleSiteServer, output: Path, *extra: str) -> list[str]:
     return [
         "crawl", f"http://{SAMPLE_HOST}:{server.port}{PREFIX}", "--output", str(output),
-        "--resolve", f"{SAMPLE_HOST}:{server.port}:127.0.0.1", *extra,
+        "--resolve", f"{SAMPLE_HOST}:{server.port}:127.0.0.1", *FAST, *extra,
     ]  # fmt: skip
 
 

@@ -37,7 +37,7 @@ def crawl_as(
     before = len(server.requests)
     proc = run_archiver(
         "crawl", f"http://{host}:{server.port}{POLITE}", "--output", str(output),
-        "--resolve", f"{host}:{server.port}:127.0.0.1", *extra,
+        "--resolve", f"{host}:{server.port}:127.0.0.1", *extra, fast=False,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     requests = sorted(server.requests[before:], key=lambda r: r.timestamp)

@@ -24,7 +24,7 @@ import pytest
 
 from samplesite.server import SampleSiteServer
 from tests import bigsite
-from tests.conftest import run_archiver
+from tests.conftest import FAST, run_archiver
 from tests.warcread import captures_by_url
 
 # Every test here crawls a generated site (or checks the site it crawls): end to end.
@@ -48,7 +48,7 @@ def server(site: bigsite.BigSite) -> Iterator[SampleSiteServer]:
 def _args(server: SampleSiteServer, output: Path, *extra: str) -> list[str]:
     return [
         "crawl", f"http://{HOST}:{server.port}/", "--output", str(output),
-        "--resolve", f"{HOST}:{server.port}:127.0.0.1", *extra,
+        "--resolve", f"{HOST}:{server.port}:127.0.0.1", *FAST, *extra,
     ]  # fmt: skip
 
 

@@ -22,7 +22,7 @@ from archiver.collection.frontier import Frontier
 from archiver.collection.lock import CollectionBusy, CollectionLock, read_lock
 from archiver.model.fingerprint import Fingerprint
 from samplesite.server import SampleSiteServer
-from tests.conftest import SAMPLE_HOST, CrawlResult, crawl_site, run_archiver
+from tests.conftest import FAST, SAMPLE_HOST, CrawlResult, crawl_site, run_archiver
 
 PREFIX = "/archive/etext/"
 MAX_LINES = 24  # one terminal screen
@@ -60,7 +60,7 @@ def killed(server: SampleSiteServer, tmp_path_factory: pytest.TempPathFactory) -
 def _crawl_args(server: SampleSiteServer, output: Path, *extra: str) -> list[str]:
     return [
         "crawl", f"http://{SAMPLE_HOST}:{server.port}{PREFIX}", "--output", str(output),
-        *_resolve(server), *extra,
+        *_resolve(server), *FAST, *extra,
     ]  # fmt: skip
 
 
