@@ -30,6 +30,7 @@ import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from email.utils import formatdate
 from types import ModuleType
 from urllib.parse import parse_qs, quote
 
@@ -550,6 +551,107 @@ def polite(request: resources.Request) -> resources.Reply:
     return page(f"Polite {number}", "<p>Answered after a pause.</p>")
 
 
+# --- servers that push back ------------------------------------------------------------------
+# Linked from /hostile/pushback/ only, not the index: their waits would slow every crawl of it.
+
+
+class Asked:
+    """How many times each resource was asked, per server (SampleSiteServer.asked): the
+    server's own state, so that two servers, or two tests, never share it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: dict[str, int] = {}
+
+    def __call__(self, key: str) -> int:
+        """Count one more request for ``key``; which one this is (1: the first)."""
+        with self._lock:
+            self._counts[key] = self._counts.get(key, 0) + 1
+            return self._counts[key]
+
+
+BUSY_RETRY_AFTER = 3  # seconds, as the issue's figure asks
+BUSY_TIMES = 1  # 429s before the 200
+UNAVAILABLE_TIMES = 2  # 503s before the 200: two backoffs, the second twice the first
+ALWAYS_RETRY_AFTER = 1
+
+
+def refusal(status: int, reason: str, retry_after: str | None) -> resources.Reply:
+    reply = resources.error_reply(status, reason, "Come back later.")
+    if retry_after is not None:
+        reply.headers.append(("Retry-After", retry_after))
+    return reply
+
+
+def busy_429(request: resources.Request) -> resources.Reply:
+    if request.asked(request.path) <= BUSY_TIMES:
+        return refusal(429, "Too Many Requests", str(BUSY_RETRY_AFTER))
+    return page("Busy, then not", "<p>Asked again after Retry-After: served.</p>")
+
+
+def busy_429_date(request: resources.Request) -> resources.Reply:
+    if request.asked(request.path) <= BUSY_TIMES:
+        # An HTTP date has whole seconds: one more than the wait meant, so it is never shorter.
+        return refusal(429, "Too Many Requests", formatdate(time.time() + 4, usegmt=True))
+    return page("Busy until a date", "<p>Asked again after the Retry-After date.</p>")
+
+
+def unavailable_503(request: resources.Request) -> resources.Reply:
+    if request.asked(request.path) <= UNAVAILABLE_TIMES:
+        return refusal(503, "Service Unavailable", None)
+    return page("Unavailable, then not", "<p>Asked again after a backoff: served.</p>")
+
+
+def always_429(request: resources.Request) -> resources.Reply:
+    request.asked(request.path)
+    return refusal(429, "Too Many Requests", str(ALWAYS_RETRY_AFTER))
+
+
+FAILING_HOST = "down.archiver.test"  # map it with --resolve to a port nothing listens on
+FAILING_PAGES = 8
+
+
+def failing_host(request: resources.Request) -> resources.Reply:
+    """Links to pages of a host that never answers: ?port=N, the port the crawl maps it to."""
+    port = query_int(request, "port", 1)
+    base = f"http://{FAILING_HOST}:{port}/"
+    return page(
+        "A host that keeps failing", links([f"{base}{n}.html" for n in range(FAILING_PAGES)])
+    )
+
+
+PUSHBACK: list[tuple[str, resources.Handler, str]] = [
+    ("/hostile/pushback/busy-429", busy_429, f"429 Retry-After: {BUSY_RETRY_AFTER} once, then 200"),
+    (
+        "/hostile/pushback/busy-429-date",
+        busy_429_date,
+        "429 with Retry-After as an HTTP date, then 200",
+    ),
+    (
+        "/hostile/pushback/unavailable-503",
+        unavailable_503,
+        f"503 {UNAVAILABLE_TIMES}x, no Retry-After",
+    ),
+    ("/hostile/pushback/always-429", always_429, f"429 Retry-After: {ALWAYS_RETRY_AFTER}, always"),
+    (
+        "/hostile/pushback/failing-host",
+        failing_host,
+        f"links to {FAILING_HOST}, a host that never answers",
+    ),
+]
+
+
+def pushback(request: resources.Request) -> resources.Reply:
+    """The index of these resources; ?port=N is passed on to failing-host."""
+    port = f"?port={query_int(request, 'port', 1)}"
+    items = [
+        f'<li><a href="{html.escape(path + (port if handler is failing_host else ""))}">'
+        f"{html.escape(path)}</a> {html.escape(what)}</li>"
+        for path, handler, what in PUSHBACK
+    ]
+    return page("Servers that push back", "<ul>\n" + "\n".join(items) + "\n</ul>")
+
+
 # --- the table -----------------------------------------------------------------------------------
 
 
@@ -655,6 +757,8 @@ ROUTES: dict[str, resources.Handler] = {
     "/hostile/sitemap-only/1.html": sitemap_only,
     "/hostile/sitemap-only/2.html": sitemap_only,
     **{r.path: r.handler for r in RESOURCES if not r.prefix},
+    "/hostile/pushback/": pushback,
+    **{path: handler for path, handler, _ in PUSHBACK},
 }
 PREFIX_ROUTES: dict[str, resources.Handler] = {r.path: r.handler for r in RESOURCES if r.prefix}
 

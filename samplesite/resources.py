@@ -83,6 +83,9 @@ class Request:
     root: Path  # resolved site root
     conditional: bool = True  # answer If-None-Match / If-Modified-Since with 304
     robots: str = "normal"  # which /robots.txt to serve: one of hostile.ROBOTS_VARIANTS
+    # Counts the requests for a key (the server's, shared by its requests): resources that
+    # answer differently the first times (hostile.busy_429).
+    asked: hostile.Asked = field(default_factory=lambda: hostile.Asked())
 
 
 @dataclass

@@ -93,6 +93,7 @@ class _Handler(BaseHTTPRequestHandler):
                     root=self.server.site.root,
                     conditional=self.server.site.conditional,
                     robots=self.server.site.robots,
+                    asked=self.server.site.asked,
                 )
             )
         except UnicodeDecodeError:
@@ -240,6 +241,7 @@ class SampleSiteServer:
         self.request_log = request_log
         self.conditional = conditional
         self.robots = robots
+        self.asked = hostile.Asked()  # per resource: how many times it was requested
         self.requests: list[LoggedRequest] = []
         self._lock = threading.Lock()
         self._log_file: IO[str] | None = None

@@ -162,6 +162,14 @@ def print_report(run: Run, summary: RunSummary) -> None:
         f"{counts.documents} documents, {errors} fetch errors"
     )
     print(f"  status    {statuses}")
+    retries = counts.retries or {}
+    if retries:
+        asked = ", ".join(f"{what}: {n}" for what, n in retries.items())
+        print(f"  429/503   {asked}")
+    for given_up in summary.hosts_given_up or ():
+        print(
+            f"  gave up   {given_up.host}: {given_up.reason} ({given_up.skipped} URLs not fetched)"
+        )
     if summary.resumes:
         print(
             f"  resumed   {summary.resumes}x: {counts.captured_before_resume} captures "

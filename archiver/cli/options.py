@@ -240,6 +240,38 @@ OPTIONS: tuple[Option, ...] = (
         help="refuse private, loopback and link-local addresses (hosts given --resolve excepted)",
     ),
     Option(
+        "max-retries",
+        ("ARCHIVER_MAX_RETRIES",),
+        positive_int,
+        metavar="N",
+        help="ask a URL that answered 429 or 503 again at most N times, after its Retry-After "
+        f"or a backoff; every answer is archived (default {defaults.MAX_RETRIES})",
+    ),
+    Option(
+        "retry-backoff",
+        ("ARCHIVER_RETRY_BACKOFF",),
+        non_negative_float,
+        metavar="SECONDS",
+        help="wait before a retry without Retry-After, doubled at each one; also the first "
+        f"pause of a failing host (default {defaults.RETRY_BACKOFF:g})",
+    ),
+    Option(
+        "max-retry-wait",
+        ("ARCHIVER_MAX_RETRY_WAIT",),
+        non_negative_float,
+        metavar="SECONDS",
+        help="longest pause of a host; a longer Retry-After gives the host up for this run "
+        f"(default {defaults.MAX_RETRY_WAIT:g})",
+    ),
+    Option(
+        "max-host-failures",
+        ("ARCHIVER_MAX_HOST_FAILURES",),
+        positive_int,
+        metavar="N",
+        help="give a host up for this run after N failures in a row (refused, DNS, timeout, "
+        f"5xx), its queued URLs not fetched; 0: never (default {defaults.MAX_HOST_FAILURES})",
+    ),
+    Option(
         "max-url-length",
         ("ARCHIVER_MAX_URL_LENGTH",),
         positive_int,

@@ -9,6 +9,8 @@ absent after any crash, never a file rewritten in place. It holds
   ``queued`` rows wait to be taken, highest ``priority`` first, then in the order admitted;
 - ``robots``: what each origin's robots.txt said, so a resumed run obeys the same rules
   without fetching (and capturing) robots.txt twice;
+- ``retries``: URLs answered 429 or 503 whose retry is owed (archiver.crawl.pushback), with
+  how many retries they had: captured, yet a resumed run fetches them again;
 - ``meta``: the run id, what the run was started with, and the scope prefixes seed
   redirects added.
 
@@ -64,6 +66,7 @@ CREATE INDEX IF NOT EXISTS urls_queue ON urls (priority DESC, seq) WHERE queued 
 CREATE TABLE IF NOT EXISTS robots (
     origin TEXT PRIMARY KEY, status INTEGER, body BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS retries (key TEXT PRIMARY KEY, attempts INTEGER NOT NULL);
 """
 
 
@@ -120,7 +123,7 @@ class Frontier:
         self.commit()
         with self._db:
             self._db.execute("BEGIN")
-            for table in ("meta", "urls", "robots"):
+            for table in ("meta", "urls", "robots", "retries"):
                 self._db.execute(f"DELETE FROM {table}")
             self._set_meta("run_id", run_id)
             self._set_meta("fingerprint", fingerprint.to_json())
@@ -198,6 +201,23 @@ class Frontier:
         if kind is not None:
             query, args = query + " AND kind = ?", [str(role), str(kind)]
         return self._db.execute(query, args).fetchone()[0]
+
+    # -- retries owed (429/503) --------------------------------------------------------------
+
+    def hold_retry(self, key: str, attempts: int) -> None:
+        """The URL is to be asked again (its ``attempts``-th retry): a resume fetches it even
+        though the run's index holds its answer. Durable at the next commit."""
+        self._begin()
+        self._db.execute("INSERT OR REPLACE INTO retries VALUES (?, ?)", (key, attempts))
+
+    def settle_retry(self, key: str) -> None:
+        """The URL's retries are over (answered, failed or dropped)."""
+        self._begin()
+        self._db.execute("DELETE FROM retries WHERE key = ?", (key,))
+
+    def retries_owed(self) -> dict[str, int]:
+        """URL key -> retries it had, of every retry still owed."""
+        return dict(self._db.execute("SELECT key, attempts FROM retries").fetchall())
 
     # -- robots.txt and scope ---------------------------------------------------------------
 

@@ -117,6 +117,9 @@ class RunCounts:
     # before trap refusals were listed (they were among the log's lines only).
     traps: Tally | None = None
     redirects_followed: int | None = None
+    # 429/503 answers by "<status>/<what was done>" (hosthealth.RetryReason): retried after
+    # Retry-After or a backoff, or not; None: a summary written before retries existed.
+    retries: Tally | None = None
     records: Tally = field(default_factory=dict)  # "response" / "revisit" -> records
     dedup: Tally = field(default_factory=dict)  # dedup decisions
     conditional_requests: int | None = None
@@ -140,6 +143,7 @@ class RunCounts:
             links=_tally(d.get("links")),
             traps=_tally(d["traps"]) if "traps" in d else None,
             redirects_followed=_int(d.get("redirects_followed")),
+            retries=_tally(d["retries"]) if "retries" in d else None,
             records=_tally(d.get("records")),
             dedup=_tally(d.get("dedup")),
             conditional_requests=_int(d.get("conditional_requests")),
@@ -148,6 +152,7 @@ class RunCounts:
 
     def to_json(self) -> dict[str, Any]:
         traps = {"traps": dict(self.traps)} if self.traps is not None else {}
+        retries = {"retries": dict(self.retries)} if self.retries is not None else {}
         return {
             "captures": self.captures,
             "captures_in_run": self.captures_in_run,
@@ -163,6 +168,7 @@ class RunCounts:
             "links": dict(self.links),
             **traps,
             "redirects_followed": self.redirects_followed,
+            **retries,
             "records": dict(self.records),
             "dedup": dict(self.dedup),
             "conditional_requests": self.conditional_requests,
@@ -242,6 +248,25 @@ class FailedUrl:
 
     def to_json(self) -> dict[str, Any]:
         return {"url": self.url, "reason": self.reason}
+
+
+@dataclass(frozen=True, slots=True)
+class GivenUpHost:
+    """A host the run stopped asking: it kept failing, or asked for a longer wait than the
+    run grants (archiver.crawl.hosthealth)."""
+
+    host: str
+    reason: str | None  # "connection refused x5", "HTTP 503 x3, timeout x2"...
+    skipped: int | None  # requests not sent to it afterwards (its queued URLs, dropped)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> GivenUpHost:
+        return cls(
+            _str(data.get("host")) or "", _str(data.get("reason")), _int(data.get("skipped"))
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {"host": self.host, "reason": self.reason, "skipped": self.skipped}
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,6 +359,8 @@ class RunSummary:
     largest: tuple[LargeUrl, ...] | None = None
     errors: tuple[FailedUrl, ...] | None = None
     errors_listed_all: bool | None = None
+    # None: not recorded (an older archiver); empty: no host was given up.
+    hosts_given_up: tuple[GivenUpHost, ...] | None = None
     timeline: tuple[TimelinePoint, ...] | None = None
     bytes: RunBytes = field(default_factory=RunBytes)
     files: RunFiles = field(default_factory=RunFiles)
@@ -354,6 +381,12 @@ class RunSummary:
 
     def to_json(self) -> dict[str, Any]:
         delays = {"crawl_delays": dict(self.crawl_delays)} if self.crawl_delays is not None else {}
+        # Written when recorded, so that an older summary reads and writes back byte for byte.
+        given_up = (
+            {"hosts_given_up": _rows(self.hosts_given_up)}
+            if self.hosts_given_up is not None
+            else {}
+        )
         return {
             "run_id": self.run_id,
             "collection": self.collection,
@@ -372,6 +405,7 @@ class RunSummary:
             "largest": _rows(self.largest),
             "errors": _rows(self.errors),
             "errors_listed_all": self.errors_listed_all,
+            **given_up,
             "timeline": _rows(self.timeline),
             "bytes": self.bytes.to_json(),
             "files": self.files.to_json(),
@@ -410,6 +444,7 @@ class RunSummary:
             largest=_list_of(LargeUrl, data.get("largest")),
             errors=_list_of(FailedUrl, data.get("errors")),
             errors_listed_all=_bool(data.get("errors_listed_all")),
+            hosts_given_up=_list_of(GivenUpHost, data.get("hosts_given_up")),
             timeline=_list_of(TimelinePoint, data.get("timeline")),
             bytes=RunBytes.from_json(data.get("bytes")),
             files=RunFiles.from_json(data.get("files")),
@@ -472,7 +507,7 @@ def _time(value: str | None) -> datetime | None:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
-_Row = TypeVar("_Row", SlowUrl, LargeUrl, FailedUrl, TimelinePoint)
+_Row = TypeVar("_Row", SlowUrl, LargeUrl, FailedUrl, GivenUpHost, TimelinePoint)
 
 
 def _list_of(row: type[_Row], value: object) -> tuple[_Row, ...] | None:

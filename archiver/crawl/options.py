@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from archiver.collection.summary import RunSettings
+from archiver.crawl.hosthealth import PushbackRules
 from archiver.model.fingerprint import Fingerprint
 from archiver.model.modes import ProgressMode, RobotsPolicy
 from archiver.web.traps import TrapRules
@@ -54,6 +55,7 @@ class CrawlOptions:
     min_free_space: int
     max_text_bytes: int
     traps: TrapRules
+    pushback: PushbackRules  # 429/503 retries, failing hosts
     warc_size: int
     warc_prefix: str
     operator: str
@@ -117,6 +119,12 @@ class CrawlOptions:
                 max_path_repeats=settings.getint("ARCHIVER_MAX_PATH_REPEATS"),
                 max_query_variants=settings.getint("ARCHIVER_MAX_QUERY_VARIANTS"),
                 max_path_segments=settings.getint("ARCHIVER_MAX_PATH_SEGMENTS"),
+            ),
+            pushback=PushbackRules(
+                max_retries=settings.getint("ARCHIVER_MAX_RETRIES"),
+                backoff=settings.getfloat("ARCHIVER_RETRY_BACKOFF"),
+                max_wait=settings.getfloat("ARCHIVER_MAX_RETRY_WAIT"),
+                max_host_failures=settings.getint("ARCHIVER_MAX_HOST_FAILURES"),
             ),
             warc_size=settings.getint("ARCHIVER_WARC_SIZE"),
             warc_prefix=settings.get("ARCHIVER_WARC_PREFIX"),

@@ -26,6 +26,7 @@ def restore(
     counters, scope and robots.txt rules first."""
     frontier = run.frontier
     done = {seen_key(url) for url in captured_urls(run.collection.index_for(run.run_id))}
+    done -= frontier.retries_owed().keys()  # answered 429/503 and owed a retry: fetched again
     for prefix in frontier.scope_prefixes():
         admission.scope = admission.scope.with_prefix(prefix)
     admission.pages_scheduled = frontier.count(Role.PAGE, LinkKind.NAVIGATION)

@@ -20,6 +20,7 @@ from archiver.collection.durable import write_atomically
 from archiver.collection.layout import count_lines
 from archiver.collection.summary import (
     FailedUrl,
+    GivenUpHost,
     LargeUrl,
     PageChanges,
     RunBytes,
@@ -102,6 +103,7 @@ def build_summary(stats: dict[str, Any], run: Run, reason: str, ended: datetime)
             links=_prefixed(stats, "archiver/links/"),
             traps=_prefixed(stats, "archiver/traps/"),
             redirects_followed=stats.get("archiver/redirects_followed", 0),
+            retries=_prefixed(stats, "archiver/retries/"),
             records=_prefixed(stats, "archiver/records/"),
             dedup=_prefixed(stats, "archiver/dedup/"),
             conditional_requests=stats.get("archiver/conditional_requests", 0),
@@ -112,6 +114,10 @@ def build_summary(stats: dict[str, Any], run: Run, reason: str, ended: datetime)
         largest=tuple(LargeUrl(**row) for row in notable["largest"]),
         errors=tuple(FailedUrl(**row) for row in notable["errors"]),
         errors_listed_all=notable["errors_listed_all"],
+        hosts_given_up=tuple(
+            GivenUpHost(host, given_up["reason"], given_up["skipped"])
+            for host, given_up in sorted(stats.get("archiver/hosts_given_up", {}).items())
+        ),
         timeline=tuple(TimelinePoint(**point) for point in run.timeline.points),
         bytes=RunBytes(
             warc=stats.get("archiver/warc_bytes", 0),

@@ -42,6 +42,11 @@ ARCHIVER_MAX_PATH_REPEATS = defaults.MAX_PATH_REPEATS
 ARCHIVER_MAX_REDIRECTS = defaults.MAX_REDIRECTS
 ARCHIVER_MAX_QUERY_VARIANTS = defaults.MAX_QUERY_VARIANTS
 ARCHIVER_MAX_PATH_SEGMENTS = defaults.MAX_PATH_SEGMENTS
+# Servers that push back (429/503) and hosts that fail (archiver.crawl.hosthealth).
+ARCHIVER_MAX_RETRIES = defaults.MAX_RETRIES
+ARCHIVER_RETRY_BACKOFF = defaults.RETRY_BACKOFF
+ARCHIVER_MAX_RETRY_WAIT = defaults.MAX_RETRY_WAIT
+ARCHIVER_MAX_HOST_FAILURES = defaults.MAX_HOST_FAILURES
 ARCHIVER_CHECKPOINT_SECONDS = defaults.CHECKPOINT_SECONDS
 ARCHIVER_CHECKPOINT_CAPTURES = defaults.CHECKPOINT_CAPTURES
 ARCHIVER_NO_WARC = False  # measurement only: crawl and parse, archive nothing (benchmarks)
@@ -76,6 +81,9 @@ DOWNLOADER_MIDDLEWARES = {
     # Scrapy's cookie handling, minus its cost where no cookie is in play (cookies.py).
     "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
     "archiver.crawl.cookies.LeanCookiesMiddleware": 700,
+    # First on the way out: a request to a paused host is held before any other layer sees
+    # it (cookies are added when it is sent); 429/503 retries and host failures (pushback.py).
+    "archiver.crawl.pushback.PushbackMiddleware": 50,
     # Serializes every request and response again only to count their bytes; the capture
     # middleware and the run summary count what was archived.
     "scrapy.downloadermiddlewares.stats.DownloaderStats": None,

@@ -9,6 +9,7 @@ The spider only puts its parts together; each is a module of its own:
 - admission.py: which URLs enter the frontier, and in which order they wait;
 - window.py: the few requests ahead of the downloader, built from the frontier's queue;
 - robotsgate.py: every origin's robots.txt first, and its rules (Crawl-delay: throttle.py);
+- pushback.py: 429/503 answers retried, paused and failing hosts (hosthealth.py);
 - sitemaps.py, revalidation.py (conditional requests and the 304 read-back), reading.py
   (who reads a page's text and links: the worker or this process), resume.py.
 
@@ -36,6 +37,14 @@ from archiver.archive.protocol import Capture
 from archiver.collection.frontier import Entry, Role
 from archiver.crawl.admission import Admission, Count
 from archiver.crawl.options import CrawlOptions
+from archiver.crawl.pushback import (
+    ATTEMPT_KEY,
+    RETRY_KEY,
+    HostGivenUp,
+    Parked,
+    Pushback,
+    host_of,
+)
 from archiver.crawl.reading import PageReading
 from archiver.crawl.resume import restore
 from archiver.crawl.revalidation import Revalidation
@@ -63,6 +72,7 @@ if TYPE_CHECKING:
 
 # Scheduler priorities: robots.txt gates its origin, requisites complete a page already taken.
 PRIORITY_ROBOTS = 100
+PRIORITY_RETRY = 50  # a 429/503 retry is due at the time the server named: first in line
 PRIORITY_REQUISITE = 10
 PRIORITY_PAGE = 0
 
@@ -217,10 +227,15 @@ class ArchiveSpider(scrapy.Spider):
         costs Scrapy a loop turn per request. This generator only lives on until nothing is
         queued, in flight or waiting for robots.txt, so that Scrapy does not stop first.
         """
+        self.pushback = Pushback.of(self.crawler)
+        self.pushback.wake = self.window.wake
         try:
             self._admit_start()
             self.frontier.commit()
             while True:
+                # Requests held while their host was paused: still counted in the window.
+                for request in self.pushback.released():
+                    yield request
                 for request in self.window.refill(self.requests_for):
                     yield request
                 if self.window.drained and self.reading.pending == 0:
@@ -231,6 +246,8 @@ class ArchiveSpider(scrapy.Spider):
                 await self.window.next_answer()
         except sqlite3.Error as exc:  # the frontier cannot be written: a full disk
             self.frontier_failed(exc)
+        finally:
+            self.pushback.close()
 
     def waiting(self) -> int:
         """URLs admitted and not yet requested (for the progress display)."""
@@ -239,6 +256,7 @@ class ArchiveSpider(scrapy.Spider):
     def _admit_start(self) -> None:
         if self.run.resumes:
             restore(self.run, self.admission, self.robots, self.sitemaps, self.stats)
+            self.pushback.attempts = self.frontier.retries_owed()
         for seed in self.seeds:
             # Seeds and Location values come as typed; extracted links are already encoded.
             url = safe_url_string(seed)
@@ -256,6 +274,11 @@ class ArchiveSpider(scrapy.Spider):
 
     def requests_for(self, entry: Entry) -> Iterator[Request]:
         """The request a queued frontier entry stands for, through the robots.txt gate."""
+        if self.pushback.hosts.troubled:
+            host = host_of(entry.url)
+            if self.pushback.hosts.given_up(host) is not None:
+                self.pushback.skipped(host)  # not built, not sent: the host is given up
+                return
         if entry.role is Role.ROBOTS:
             assert entry.for_origin is not None
             yield self.window.sent(self._robots_request(entry.url, entry.for_origin, entry.hops))
@@ -317,6 +340,30 @@ class ArchiveSpider(scrapy.Spider):
             links = [(link.url, link.kind) for link in reading.links]
             self.admission.follow_links(links, depth, response.url)
         yield capture
+        yield from self._retry(response)
+
+    def _retry(self, response: Response) -> Iterator[Request]:
+        """Ask the URL again if its 429/503 answer is to be retried (the middleware decided
+        and paused the host): a new request, held by the middleware until the pause ends."""
+        attempt: int = response.meta.get(ATTEMPT_KEY, 0)
+        decision = response.meta.get(RETRY_KEY)
+        key = seen_key(response.url)
+        if decision is None or not decision.retry:
+            if attempt:
+                self.frontier.settle_retry(key)
+            return
+        referer = response.request.headers.get(b"Referer") if response.request else None
+        entry = Entry(
+            key, response.url, Role.PAGE, response.meta[_KIND], response.meta[_DEPTH],
+            seed=response.meta.get(_SEED, False),
+            referer=referer.decode("latin-1") if referer else None,
+            hops=response.meta.get(_HOPS, 0),
+        )  # fmt: skip
+        self.frontier.hold_retry(key, attempt + 1)  # committed before the capture goes on
+        self.stats.inc_value("archiver/retries_sent")
+        request = self._page_request(entry, attempt + 1)
+        request.priority = PRIORITY_RETRY
+        yield self.window.sent(request)
 
     def _links_read(self, base: str, depth: int, links: list[tuple[str, LinkKind]]) -> bool:
         """Follow the links the archive worker read from the page at ``base`` (its capture's
@@ -381,6 +428,17 @@ class ArchiveSpider(scrapy.Spider):
     def on_error(self, failure: Failure) -> Iterator[Request]:
         """No response at all (DNS, refused, timeout, TLS): nothing to archive, say why."""
         request: Request = failure.request  # type: ignore[attr-defined]
+        if failure.check(Parked):
+            self.window.sent(request)  # held until its host's pause ends: still in flight
+            return
+        if request.meta.get(ATTEMPT_KEY):
+            self.frontier.settle_retry(seen_key(request.url))
+        if failure.check(HostGivenUp):  # counted by the middleware; said once, for the host
+            self.logger.debug("not fetched, its host was given up: %s", request.url)
+            for_origin = request.meta.get(_ROBOTS_FOR)
+            if for_origin:
+                yield from self.robots.release(for_origin, None)
+            return
         name = type(failure.value).__name__
         self.stats.inc_value(f"archiver/fetch_errors/{name}")
         self.run.notable.failed(request.url, f"{name}: {failure.getErrorMessage()}")
@@ -393,8 +451,10 @@ class ArchiveSpider(scrapy.Spider):
 
     # -- requests ----------------------------------------------------------------------------
 
-    def _page_request(self, entry: Entry) -> Request:
+    def _page_request(self, entry: Entry, attempt: int = 0) -> Request:
         url, referer = entry.url, entry.referer
+        if not attempt and self.pushback.attempts:  # a resumed run: retries it had before
+            attempt = self.pushback.attempts.pop(entry.key, 0)
         headers = {"Referer": referer} if referer and not _downgrade(referer, url) else {}
         previous = self.run.index.capture(url)
         headers.update(self.revalidation.headers(previous))
@@ -410,6 +470,7 @@ class ArchiveSpider(scrapy.Spider):
                 _SEED: entry.seed,
                 _PREVIOUS: previous,
                 _HOPS: entry.hops,  # redirects in the chain that led here
+                **({ATTEMPT_KEY: attempt} if attempt else {}),
             },
         )
         return self._with_headers(request, headers)

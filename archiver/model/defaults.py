@@ -62,6 +62,22 @@ MAX_PATH_SEGMENTS: Final = 40
 # Redirects followed in one chain, wherever it wanders: what browsers and Scrapy allow.
 MAX_REDIRECTS: Final = 20
 
+# -- servers that push back, hosts that fail (archiver.crawl.hosthealth) -------------------
+# 429/503 answers retried per URL: between Scrapy's 2 and Browsertrix's 4; each answer is
+# archived, so a URL costs at most 1 + this many captures.
+MAX_RETRIES: Final = 3
+# Seconds before a retry when the server sent no usable Retry-After, doubled at each attempt
+# (5, 10, 20), and the first pause of a failing host: long enough for a restart or a rate
+# limit to pass, short enough that a run of hours does not notice.
+RETRY_BACKOFF: Final = 5.0
+# The longest the crawl pauses a host at once: a longer Retry-After gives the host up for this
+# run. Heritrix caps Crawl-delay at 300 s, Nutch waits 5 minutes on a robots.txt 503.
+MAX_RETRY_WAIT: Final = 300.0
+# Failures in a row (refused, DNS, timeout, 5xx) after which a host is given up for this run:
+# with pauses of 5, 10 and 20 s between them, a host down for a minute is given up, one that
+# answers again within that time is not.
+MAX_HOST_FAILURES: Final = 5
+
 # -- how the archive is written ------------------------------------------------------------
 WARC_SIZE: Final = 1_000_000_000  # rotate WARC files past this many bytes
 WARC_PREFIX: Final = "archiver"  # file names: PREFIX-YYYYMMDDhhmmss-SERIAL-HOST.warc.gz

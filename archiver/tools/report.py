@@ -79,6 +79,12 @@ def render_report(collection: Collection, summary: RunSummary) -> str:
         slowest=summary.slowest,
         largest=summary.largest,
         errors=_errors(summary),
+        given_up=summary.hosts_given_up,
+        retries=(
+            bar_chart("retries", sorted(counts.retries.items()), sort=False)
+            if counts.retries is not None
+            else None
+        ),
         changes=_changes(summary.changes),
         files=_files(summary),
     )
