@@ -42,7 +42,7 @@ from archiver.crawl.revalidation import Revalidation
 from archiver.crawl.robotsgate import RobotsGate
 from archiver.crawl.run import Run
 from archiver.crawl.sitemaps import Sitemaps
-from archiver.crawl.stopping import stop_on_write_error
+from archiver.crawl.stopping import NotSent, stop_on_write_error
 from archiver.crawl.window import RequestWindow
 from archiver.crawl.wire import EXCHANGE_KEY
 from archiver.model.dedup import UrlCapture
@@ -361,6 +361,8 @@ class ArchiveSpider(scrapy.Spider):
     @_committed
     def on_error(self, failure: Failure) -> Iterator[Request]:
         """No response at all (DNS, refused, timeout, TLS): nothing to archive, say why."""
+        if failure.check(NotSent):
+            return  # never sent, as the crawl is stopping: the next run fetches it
         request: Request = failure.request  # type: ignore[attr-defined]
         name = type(failure.value).__name__
         self.stats.inc_value(f"archiver/fetch_errors/{name}")
