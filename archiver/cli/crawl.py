@@ -16,6 +16,7 @@ from archiver.model import defaults
 from archiver.model.errors import ConfigError
 from archiver.model.fingerprint import Fingerprint
 from archiver.model.stops import StopReason
+from archiver.tools.endings import ending
 from archiver.tools.replay import collection_name
 from archiver.web.addresses import parse_rules
 from archiver.web.scope import Scope
@@ -123,7 +124,14 @@ def crawl_command(parsed: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_FAILED
-    if reason is not StopReason.FINISHED:
+    if reason is not None and reason.by_limit:
+        # A limit the operator set is a planned end, not an error: the files are complete
+        # and the next run of the same command continues (README: "Run limits").
+        print(
+            f"archiver: {_ending(summary)}; run the same command again to continue the run",
+            file=sys.stderr,
+        )
+    elif reason is not StopReason.FINISHED:
         print(
             f"archiver: error: the run stopped early ({reason}); "
             "run the same command again to resume it",
@@ -161,6 +169,7 @@ def print_report(run: Run, summary: RunSummary) -> None:
         f"{summary.elapsed_seconds:.1f} s: {counts.captures} captures, "
         f"{counts.documents} documents, {errors} fetch errors"
     )
+    print(f"  ended     {_ending(summary)}")
     print(f"  status    {statuses}")
     retries = counts.retries or {}
     if retries:
@@ -197,6 +206,14 @@ def print_report(run: Run, summary: RunSummary) -> None:
     print("replay:")
     print(f"  {command} replay {root}    # pywb: open http://127.0.0.1:8080/{name}/{seed}")
     print(f"  {command} wacz {root} -o {name}.wacz    # then open it in ReplayWeb.page")
+
+
+def _ending(summary: RunSummary) -> str:
+    return ending(
+        summary.finish_reason,
+        elapsed_seconds=summary.elapsed_seconds,
+        warc_bytes=summary.bytes.warc,
+    )
 
 
 def _command() -> str:

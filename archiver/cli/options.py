@@ -44,6 +44,23 @@ def size_text(size: int) -> str:
     return str(size)
 
 
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$", re.IGNORECASE)
+_DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str | float) -> float:
+    """``5400``, ``90s``, ``30m``, ``6h``, ``1d``, ``1.5h`` -> seconds."""
+    if isinstance(text, int | float) and not isinstance(text, bool) and text >= 0:
+        return float(text)
+    match = _DURATION.match(str(text))
+    if not match:
+        raise ConfigError(
+            f"{text!r} is not a duration; write seconds (5400) or with a unit (90s, 30m, 6h, 1d)"
+        )
+    number, unit = match.groups()
+    return float(number) * _DURATION_UNITS[unit.lower()]
+
+
 def positive_int(text: str | int) -> int:
     try:
         value = int(text)
@@ -351,6 +368,23 @@ OPTIONS: tuple[Option, ...] = (
         metavar="SECONDS",
         help="how often the progress line is written when there is no live display "
         f"(default {defaults.PROGRESS_LOG_SECONDS:g})",
+    ),
+    # -- run limits: each stops the run cleanly and resumably (archiver.crawl.limits) --
+    Option(
+        "max-duration",
+        ("ARCHIVER_MAX_DURATION",),
+        parse_duration,
+        metavar="TIME",
+        help="stop cleanly after this long (90s, 30m, 6h, 1d; this process's time); the same "
+        "command resumes the run; 0: no limit (the default)",
+    ),
+    Option(
+        "max-bytes",
+        ("ARCHIVER_MAX_BYTES",),
+        parse_size,
+        metavar="BYTES",
+        help="stop cleanly once this process has written this much WARC (500M, 2G); the same "
+        "command resumes the run; 0: no limit (the default)",
     ),
     Option(
         "operator",

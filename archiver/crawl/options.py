@@ -71,6 +71,9 @@ class CrawlOptions:
     console_log_level: str  # Scrapy's LOG_LEVEL: what the console shows
     log_format: str
     log_date_format: str
+    # Run limits of this process (archiver.crawl.limits); 0: none.
+    max_duration: float  # seconds
+    max_bytes: int  # WARC bytes written
 
     @classmethod
     def of(cls, crawler: Crawler) -> CrawlOptions:
@@ -141,6 +144,8 @@ class CrawlOptions:
             console_log_level=str(settings.get("LOG_LEVEL")),
             log_format=settings.get("LOG_FORMAT"),
             log_date_format=settings.get("LOG_DATEFORMAT"),
+            max_duration=settings.getfloat("ARCHIVER_MAX_DURATION"),
+            max_bytes=settings.getint("ARCHIVER_MAX_BYTES"),
         )
 
     def fingerprint(self, spider: str) -> Fingerprint:

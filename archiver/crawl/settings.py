@@ -55,6 +55,9 @@ ARCHIVER_BLOCK_PRIVATE_IPS = False  # refuse private, loopback, link-local addre
 ARCHIVER_WORKER_BACKLOG = defaults.WORKER_BACKLOG
 ARCHIVER_PROGRESS = defaults.PROGRESS
 ARCHIVER_PROGRESS_LOG_SECONDS = defaults.PROGRESS_LOG_SECONDS
+# Run limits (archiver.crawl.limits): seconds, and WARC bytes, of this process; 0: none.
+ARCHIVER_MAX_DURATION = defaults.MAX_DURATION
+ARCHIVER_MAX_BYTES = defaults.MAX_BYTES
 
 USER_AGENT = defaults.USER_AGENT
 
@@ -135,6 +138,7 @@ EXTENSIONS = {
     "archiver.crawl.timers.TimerSweep": 20,
     # Scrapy's AutoThrottle, with robots.txt Crawl-delay as each host's floor (throttle.py).
     "archiver.crawl.throttle.ArchiveThrottle": 0,
+    "archiver.crawl.limits.RunLimits": 30,
 }
 TELNETCONSOLE_ENABLED = False
 # No per-page DEBUG lines unless a log shows DEBUG (logformat.py).

@@ -51,7 +51,7 @@ from archiver.crawl.revalidation import Revalidation
 from archiver.crawl.robotsgate import Pace, RobotsGate
 from archiver.crawl.run import Run
 from archiver.crawl.sitemaps import Sitemaps
-from archiver.crawl.stopping import stop_on_write_error
+from archiver.crawl.stopping import NotSent, stop_on_write_error
 from archiver.crawl.throttle import CRAWL_DELAY_STAT, CrawlDelays
 from archiver.crawl.window import RequestWindow
 from archiver.crawl.wire import EXCHANGE_KEY
@@ -427,6 +427,8 @@ class ArchiveSpider(scrapy.Spider):
     @_committed
     def on_error(self, failure: Failure) -> Iterator[Request]:
         """No response at all (DNS, refused, timeout, TLS): nothing to archive, say why."""
+        if failure.check(NotSent):
+            return  # never sent, as the crawl is stopping: the next run fetches it
         request: Request = failure.request  # type: ignore[attr-defined]
         if failure.check(Parked):
             self.window.sent(request)  # held until its host's pause ends: still in flight

@@ -104,6 +104,7 @@ class WireDownloadHandler:
         min_free_bytes: int,
         keep_bodies: bool = True,
         on_low_disk: Callable[[str], None] = lambda _: None,
+        stopping: Callable[[], bool] = lambda: False,
     ) -> None:
         self.spool = spool
         self.resolve = resolve
@@ -115,6 +116,7 @@ class WireDownloadHandler:
         self.min_free_bytes = min_free_bytes
         self.keep_bodies = keep_bodies  # False (--no-warc): nothing past memory_bytes is kept
         self.on_low_disk = on_low_disk
+        self.stopping = stopping  # True once the crawl is ending: nothing more is sent
         # While spooling, free space is looked at again after this many bytes: often enough
         # that a body cannot spend the margin between two looks.
         self.disk_check_bytes = min(_DISK_CHECK_BYTES, max(1, min_free_bytes // 4))
@@ -124,7 +126,7 @@ class WireDownloadHandler:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> WireDownloadHandler:
-        from archiver.crawl.stopping import stop_crawl
+        from archiver.crawl.stopping import hold_back, stop_crawl
 
         options = CrawlOptions.of(crawler)
         run = Run.of(crawler)
@@ -145,9 +147,17 @@ class WireDownloadHandler:
             min_free_bytes=options.min_free_space,
             keep_bodies=not options.no_warc,
             on_low_disk=low_disk,
+            stopping=lambda: hold_back(crawler),
         )
 
     async def download_request(self, request: Request) -> Response:
+        if self.stopping():
+            # What waited in the downloader when the crawl began to stop (up to
+            # --concurrency requests, each behind its host's delay) would go out after the
+            # stop: it is left for the next run instead.
+            from archiver.crawl.stopping import NotSent
+
+            raise NotSent(request.url)
         parts = urlsplit(request.url)
         scheme = parts.scheme.lower()
         host = (parts.hostname or "").lower()

@@ -78,6 +78,13 @@ MAX_RETRY_WAIT: Final = 300.0
 # answers again within that time is not.
 MAX_HOST_FAILURES: Final = 5
 
+# -- run limits (archiver.crawl.limits): each stops the run cleanly, and resumably ------------
+# No limit by default: a crawl left to itself ends because every trap ends (above), and the
+# disk is guarded by MIN_FREE_SPACE; a time or size limit is the operator's plan for a
+# scheduled run (its time slot, its share of the disk), which no default can know.
+MAX_DURATION: Final = 0.0  # seconds this process of a run may crawl; 0: no limit
+MAX_BYTES: Final = 0  # WARC bytes this process of a run may write; 0: no limit
+
 # -- how the archive is written ------------------------------------------------------------
 WARC_SIZE: Final = 1_000_000_000  # rotate WARC files past this many bytes
 WARC_PREFIX: Final = "archiver"  # file names: PREFIX-YYYYMMDDhhmmss-SERIAL-HOST.warc.gz

@@ -13,6 +13,10 @@ class StopReason(StrEnum):
     DISK_LOW = "disk_low"  # free space fell below --min-free-space: stopped before it was full
     WRITE_ERROR = "write_error"  # a write failed otherwise
     WORKER_DIED = "worker_died"  # the archive worker process ended unexpectedly
+    # Limits the operator set for one process of a run (--max-duration, --max-bytes): a
+    # planned end, not a fault; the next run of the same command carries on where it stopped.
+    MAX_DURATION = "max_duration"
+    MAX_BYTES = "max_bytes"
 
     @classmethod
     def _missing_(cls, value: object) -> StopReason | None:
@@ -30,3 +34,8 @@ class StopReason(StrEnum):
     def resumable(self) -> bool:
         """Every end but a finished run leaves a frontier that the next run resumes."""
         return self is not StopReason.FINISHED
+
+    @property
+    def by_limit(self) -> bool:
+        """A limit the operator set ended the run as planned: not an error (exit status 0)."""
+        return self in (StopReason.MAX_DURATION, StopReason.MAX_BYTES)

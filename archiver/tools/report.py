@@ -10,6 +10,7 @@ the page is rendered by Jinja2 with autoescaping, and URLs are text, never links
 
 from __future__ import annotations
 
+import shlex
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,6 +31,7 @@ from archiver.tools.charts import (
     line_chart,
     status_colour,
 )
+from archiver.tools.endings import ending_sentence
 from archiver.web.urls import hostname
 
 if TYPE_CHECKING:
@@ -87,7 +89,22 @@ def render_report(collection: Collection, summary: RunSummary) -> str:
         ),
         changes=_changes(summary.changes),
         files=_files(summary),
+        ending=_ending(summary, folder),
     )
+
+
+def _ending(summary: RunSummary, folder: str) -> str:
+    """Why the run ended, as a sentence: "Stopped after 30 min at its time limit (...)"."""
+    said = ending_sentence(
+        summary.finish_reason,
+        elapsed_seconds=summary.elapsed_seconds,
+        warc_bytes=summary.bytes.warc,
+        # The exact command depends on how the crawl was given (status reads it from the
+        # frontier); a page rebuilt later may be of a run that was resumed since.
+        resume="resume it with the same archiver crawl command "
+        f"(archiver status {shlex.quote(folder)} prints it)",
+    )
+    return said[:1].upper() + said[1:] + "."
 
 
 def _run_id(summary: RunSummary) -> str:

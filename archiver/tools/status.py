@@ -28,6 +28,7 @@ from archiver.model.errors import CollectionError
 from archiver.model.fingerprint import Fingerprint
 from archiver.model.stops import StopReason
 from archiver.tools.charts import human_bytes
+from archiver.tools.endings import ending
 
 # Rows of the run table. With every other line the report has, the worst case (a crawl
 # running, WARCs left open, a resume command) stays within a 24-line terminal.
@@ -53,6 +54,7 @@ class RunInfo:
     log: str | None = None
     report: str | None = None  # runs/<run-id>/report.html, when it was written
     problem: str | None = None  # why the summary could not be read
+    ending: str | None = None  # why it ended, in words (tools.endings); None: no summary
 
 
 @dataclass(slots=True)
@@ -159,6 +161,11 @@ def _from_summary(collection: Collection, found: SummaryFile) -> RunInfo:
     run.pages = counts.documents
     run.changes = dict(summary.changes.counts if summary.changes else {}) or None
     run.log = summary.files.log if summary.files.log is not None else run.log
+    run.ending = ending(
+        summary.finish_reason,
+        elapsed_seconds=summary.elapsed_seconds,
+        warc_bytes=summary.bytes.warc,
+    )
     return run
 
 
@@ -354,6 +361,8 @@ def _last_run(status: CollectionStatus, run: RunInfo) -> list[str]:
         outcome = f"stopped: {run.outcome}, after {_duration(run.elapsed_seconds)}: {counts}"
         outcome += resumable
     lines = [f"last run    {run.run_id} {outcome}"]
+    if run.ending is not None and run.outcome != "running":  # a resumed run runs on
+        lines.append(f"  ended     {run.ending}")
     if run.summary is not None:
         lines.append(f"  summary   {status.root / run.summary}")
     if run.report is not None:
