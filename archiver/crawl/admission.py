@@ -53,6 +53,7 @@ class Admission:
         self.count = count
         self.pages_scheduled = 0  # page links admitted: what --max-pages counts
         self._admitted_urls: set[str] = set()
+        self._budget_logged: set[str] = set()  # patterns whose budget ran out, logged once
 
     def follow(
         self,
@@ -101,6 +102,8 @@ class Admission:
             if self.max_depth and depth > self.max_depth:
                 self.count("archiver/links/max_depth")
                 return False
+            if not seed and not hops and referer and not self._within_budget(url, referer):
+                return False
             if self.max_pages and self.pages_scheduled >= self.max_pages:
                 self.count("archiver/links/max_pages")
                 return False
@@ -111,6 +114,25 @@ class Admission:
         self.queue(Entry(key, url, Role.PAGE, kind, depth, seed=seed, referer=referer, hops=hops))
         self._remember(url)
         return True
+
+    def _within_budget(self, url: str, referer: str) -> bool:
+        """The pattern budget, for a page link (a redirect's target is the redirect rule's, a
+        requisite comes with its page). Past it, the first refusal of a pattern is logged,
+        the rest only counted: a wide trap page makes thousands."""
+        pattern = self.traps.patterns.take(url, referer)
+        if pattern is None:
+            return True
+        self.count("archiver/traps/pattern_budget")
+        if pattern not in self._budget_logged:
+            if len(self._budget_logged) >= ADMITTED_URLS:
+                self._budget_logged.clear()
+            self._budget_logged.add(pattern)
+            logger.info(
+                "not following %s: looks like a crawler trap (pattern_budget: pages of the "
+                "pattern %s have made %d links to it; more are counted, not logged)",
+                url, pattern, self.traps.patterns.budget,
+            )  # fmt: skip
+        return False
 
     def follow_links(self, links: Iterable[tuple[str, LinkKind]], depth: int, referer: str) -> None:
         """Follow the links found on a page ``depth`` hops from a seed."""

@@ -112,6 +112,7 @@ class CrawlOptions:
                 max_path_repeats=settings.getint("ARCHIVER_MAX_PATH_REPEATS"),
                 max_query_variants=settings.getint("ARCHIVER_MAX_QUERY_VARIANTS"),
                 max_path_segments=settings.getint("ARCHIVER_MAX_PATH_SEGMENTS"),
+                pattern_budget=settings.getint("ARCHIVER_PATTERN_BUDGET"),
             ),
             warc_size=settings.getint("ARCHIVER_WARC_SIZE"),
             warc_prefix=settings.get("ARCHIVER_WARC_PREFIX"),

@@ -45,6 +45,12 @@ MAX_QUERY_VARIANTS: Final = 500  # distinct query strings for one path (calendar
 MAX_PATH_SEGMENTS: Final = 40
 # Redirects followed in one chain, wherever it wanders: what browsers and Scrapy allow.
 MAX_REDIRECTS: Final = 20
+# Links a URL pattern (host and path, numbers generalized) may make to itself, from pages of
+# the same pattern (0: no budget). The hop limit ends a chain (next month, next page); this
+# ends what branches: facets, calendars with a next-year link, pages linking new random
+# URLs, pages of thousands of links to pages like themselves. Pages found from an index of
+# another shape cost nothing; pages found only through their own shape stop here.
+PATTERN_BUDGET: Final = 25
 
 # -- how the archive is written ------------------------------------------------------------
 WARC_SIZE: Final = 1_000_000_000  # rotate WARC files past this many bytes
