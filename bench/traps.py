@@ -44,7 +44,7 @@ from samplesite.server import SampleSiteServer
 HOST = "sample.archiver.test"
 SEED = traps.PREFIX
 KILL_GRACE = 30.0  # seconds between SIGTERM and SIGKILL at the time limit
-NOT_TRAPS = ("tree", "other")
+NOT_TRAPS = ("tree", "items", "other")
 
 
 @dataclass
@@ -58,6 +58,7 @@ class Result:
     trap_requests: int = 0
     tree_complete: bool = False
     tree_missing: int = 0
+    items_missing: int = 0  # numbered pages found through each other, not a trap
     peak_rss_mb: dict[str, float] = field(default_factory=dict)  # by process role
     open_files: int = 0
     verify_ok: bool = False
@@ -184,6 +185,7 @@ def crawl(label: str, checkout: Path, work: Path, limit: float, without: list[st
     indexed = indexed_urls(collection)
     missing = [p for p in traps.tree_pages() if base + p not in indexed]
     result.tree_missing, result.tree_complete = len(missing), not missing
+    result.items_missing = sum(base + p not in indexed for p in traps.item_pages())
     result.open_files = len(list(collection.rglob("*.open")))
     verify = subprocess.run(
         [*ARCHIVER, "verify", str(collection)], capture_output=True, env=_environ(), cwd=REPO
@@ -216,6 +218,7 @@ def print_table(results: list[Result]) -> None:
         row(f"requests {kind.name}", [f"{r.requests.get(kind.name, 0):,}" for r in results])
     row("trap requests in all", [f"{r.trap_requests:,}" for r in results])
     row("15-level tree whole", [_yes(r.tree_complete) for r in results])
+    row("numbered items whole", [_yes(not r.items_missing) for r in results])
     row(
         "exit status",
         [f"{r.exit_status}" + (f" ({r.stopped})" if r.stopped else "") for r in results],

@@ -15,7 +15,9 @@ here:
   (200, "not found") linking new random URLs;
 - /hostile/traps/wide/N.html: 10,000 links, each to another such page;
 - /hostile/traps/tree/: not a trap, a static site 15 levels deep with several pages per level,
-  each with an image, that a crawl must take whole.
+  each with an image, that a crawl must take whole;
+- /hostile/traps/items/N.html: not a trap either, numbered pages found only through each other
+  (each links three more, a tree), each with its own words: a crawl must take them all.
 
 Every request is answered from its URL alone (the soft 404's tokens aside), in bounded bytes.
 `kind_of` names the kind of a requested target, for measuring what a crawl spent on each.
@@ -37,6 +39,9 @@ TREE_LEVELS = 15  # the deepest pages are this many links below the tree's root
 TREE_PAGES = 3  # pages per level besides the level's index
 WIDE_LINKS = 10_000
 SOFT_404_LINKS = 3
+ITEMS = PREFIX + "items/"
+ITEM_COUNT = 150  # items 1 to this; item N links items 3N-1 to 3N+1
+DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 FACETS = {
     "color": ("red", "green", "blue", "black"),
     "size": ("s", "m", "l", "xl"),
@@ -90,6 +95,8 @@ def kind_of(target: str) -> str:
     index pages and robots.txt."""
     if target.startswith(TREE):
         return "tree"
+    if target.startswith(ITEMS):
+        return "items"
     for kind in KINDS:
         if target.startswith(kind.prefix):
             return kind.name
@@ -140,6 +147,22 @@ def tree(request: resources.Request) -> resources.Reply:
         hrefs.append("index.html")
     image = f'<img src="{stem}.gif" alt="{stem} of level {level}">\n'
     return hostile.page(f"Tree level {level}, {stem}", image + hostile.links(hrefs))
+
+
+def item_pages() -> list[str]:
+    """Every numbered item, as paths: what a complete capture holds."""
+    return [f"{ITEMS}{n}.html" for n in range(1, ITEM_COUNT + 1)]
+
+
+def item(request: resources.Request) -> resources.Reply:
+    name = request.path[len(ITEMS) :].removesuffix(".html")
+    n = int(name) if name.isdigit() and len(name) < 6 else 0
+    if not 1 <= n <= ITEM_COUNT or request.path != f"{ITEMS}{n}.html":
+        return resources.not_found(request)
+    hrefs = [f"{m}.html" for m in range(3 * n - 1, 3 * n + 2) if m <= ITEM_COUNT]
+    # Its number in words: pages that differ as real pages do, not only in their numbers.
+    words = " ".join(DIGIT_WORDS[int(d)] for d in str(n))
+    return hostile.page(f"Item {n}", f"<p>Item {words}.</p>\n" + hostile.links(hrefs))
 
 
 # --- the traps -----------------------------------------------------------------------------------
@@ -224,6 +247,10 @@ def index(request: resources.Request) -> resources.Reply:
         f'<li><a href="{TREE}index.html">tree</a>: a normal site {TREE_LEVELS} levels deep, '
         "not a trap</li>"
     )
+    items.append(
+        f'<li><a href="{ITEMS}1.html">items</a>: {ITEM_COUNT} numbered pages found through '
+        "each other, not a trap</li>"
+    )
     return hostile.page("Every crawler trap at once", "<ul>\n" + "\n".join(items) + "\n</ul>")
 
 
@@ -239,6 +266,7 @@ def dispatch(request: resources.Request) -> resources.Reply:
 
 HANDLERS: tuple[tuple[str, resources.Handler], ...] = (
     (TREE, tree),
+    (ITEMS, item),
     (PREFIX + "calendar/", path_calendar),
     (PREFIX + "list", pagination),
     (PREFIX + "shop", facets),

@@ -13,10 +13,12 @@ import pytest
 from archiver.tools.verify import verify_collection
 from archiver.web.traps import (
     PATTERNS_REMEMBERED,
+    Parked,
     PatternBudget,
     TrapGuard,
     TrapRules,
     budget_key,
+    page_shape,
     url_pattern,
 )
 from bench.procfs import PeakRss
@@ -68,6 +70,65 @@ def test_only_links_a_pattern_makes_to_itself_count_and_past_the_budget_they_are
     assert taken[:3] == [None] * 3
     assert taken[3:] == ["site.test/calendar/0/0/"] * 2
     assert PatternBudget(0).take(SITE + "/list?page=2", SITE + "/list?page=1") is None
+
+
+def test_a_page_shape_ignores_numbers_and_tokens_but_not_words():
+    assert page_shape(b"<h1>Calendar 2026-11</h1><a href=/c/2026/12/>") == page_shape(
+        b"<h1>Calendar 1999-01</h1><a href=/c/1999/02/>"
+    )
+    assert page_shape(b"/missing/a9f3c2e1.html not found") == page_shape(
+        b"/missing/77bq0.html not found"
+    )
+    assert page_shape(b"<p>Item one two</p>") != page_shape(b"<p>Item one three</p>")
+
+
+def _looked_at(budget: PatternBudget, url: str, body: bytes) -> bool:
+    key = budget.sampling(url)
+    return key is not None and budget.shape(key, page_shape(body))
+
+
+def test_a_pattern_whose_pages_differ_is_trusted_and_its_parked_links_released():
+    budget = PatternBudget(3)
+    item = SITE + "/item/1.html"
+    assert budget.sampling(item) is None  # not budgeted: nothing linked it to itself
+    assert [budget.take(f"{SITE}/item/{n}.html", item) for n in (2, 3, 4)] == [None] * 3
+    assert budget.take(SITE + "/item/5.html", item) == "site.test/item/0.html"
+    assert budget.park("site.test/item/0.html", Parked(SITE + "/item/5.html", 2, item))
+    assert not budget.park("site.test/item/0.html", Parked(SITE + "/item/5.html", 2, item))
+    budget.park("site.test/item/0.html", Parked(SITE + "/item/6.html", 2, item))
+    budget.park("site.test/item/0.html", Parked(SITE + "/item/7.html", 2, item))
+    key = "site.test/item/0.html"
+
+    def follow_released() -> list[str]:  # as Admission does: each followed spends the budget
+        return [p.url for p in budget.release(key) if budget.take(p.url, p.referer) is None]
+
+    # Each page of a new shape allows one more link: the oldest parked goes.
+    assert not _looked_at(budget, item, b"one")
+    assert follow_released() == [SITE + "/item/5.html"]
+    assert not _looked_at(budget, SITE + "/item/2.html", b"one")  # a look-alike: nothing
+    assert follow_released() == []
+    assert not _looked_at(budget, SITE + "/item/3.html", b"two")
+    assert follow_released() == [SITE + "/item/6.html"]
+    assert budget.take(SITE + "/item/8.html", item) == key  # spent again: it would park
+    assert _looked_at(budget, SITE + "/item/4.html", b"three")  # trusted at 3 shapes
+    assert follow_released() == [SITE + "/item/7.html"]
+    assert budget.parked_for(key) == 0
+    assert budget.sampling(SITE + "/item/5.html") is None  # nothing more is hashed
+    assert budget.take(SITE + "/item/99.html", item) is None  # free from now on
+
+
+def test_a_pattern_whose_pages_look_alike_stays_bounded_and_stops_being_hashed():
+    budget = PatternBudget(3)
+    page = SITE + "/missing/a1.html"
+    taken = [budget.take(f"{SITE}/missing/b{n}.html", page) for n in range(20)]
+    assert taken.count(None) == 3
+    for n in range(10):
+        _looked_at(budget, f"{SITE}/missing/b{n}.html", b"not found")
+    # One shape earned one link; three look-alikes ended the sampling.
+    assert [budget.take(f"{SITE}/missing/c{n}.html", page) for n in range(5)].count(None) == 1
+    assert budget.sampling(page) is None
+    # A query space keeps the plain budget: its pages are never hashed.
+    assert budget.sampling(SITE + "/shop?color=red") is None
 
 
 def test_the_budget_remembers_a_bounded_number_of_patterns_the_busy_ones_kept():
@@ -149,6 +210,22 @@ def test_the_normal_tree_beside_the_traps_is_captured_completely(
 
 
 @pytest.mark.e2e
+def test_numbered_pages_found_only_through_each_other_are_captured_completely(
+    all_traps: tuple[CrawlResult, float],
+):
+    # Past the budget their links wait, and are followed once the pages have shown that
+    # they differ; the soft 404s beside them look alike and stay bounded (next test).
+    result, _ = all_traps
+    captured = {r.get("WARC-Target-URI") for r in result.of_type("response")}
+    wanted = [result.base_url + path for path in traps.item_pages()]
+    assert len(wanted) > 100
+    assert [url for url in wanted if url not in captured] == []
+    log = "".join(p.read_text(errors="replace") for p in (result.output / "logs").glob("*.log"))
+    host = result.base_url.split("://")[1]
+    assert f"pattern {host}/hostile/traps/items/0.html: its pages differ" in log
+
+
+@pytest.mark.e2e
 def test_each_trap_kind_is_bounded_and_ended_by_a_counted_rule(
     all_traps: tuple[CrawlResult, float],
 ):
@@ -158,7 +235,8 @@ def test_each_trap_kind_is_bounded_and_ended_by_a_counted_rule(
     budget = 25  # the default pattern budget, plus the entries the index and a hop give
     bounds = {
         "redirect_chain": 21,  # the link, then 20 redirects
-        "path_calendar": budget + 1,
+        # A look-alike page earns nothing, the first of its shape one more link.
+        "path_calendar": budget + 2,
         "query_calendar": budget + 1,
         "pagination": 20,  # the hop limit comes first
         # /shop links every value and sort order for free (a path's own page listing its
@@ -167,8 +245,8 @@ def test_each_trap_kind_is_bounded_and_ended_by_a_counted_rule(
         "grow": 20,
         "repeat": 70,  # the paths of a/ and b/ with neither more than 3 times
         "session": 2,  # a session id does not make a URL new
-        "soft_404": budget + 1 + traps.SOFT_404_LINKS,
-        "wide": budget + 1,
+        "soft_404": budget + 2 + traps.SOFT_404_LINKS,
+        "wide": budget + 2,
     }
     assert {name: kinds[name] for name in bounds} == {
         name: min(kinds[name], bound) for name, bound in bounds.items()
@@ -190,6 +268,7 @@ def test_each_trap_kind_is_bounded_and_ended_by_a_counted_rule(
         host + "/hostile/traps/shop?*",
         host + "/hostile/traps/missing/0.html",
         host + "/hostile/traps/wide/0.html",
+        host + "/hostile/traps/items/0.html",  # parked until its pages showed they differ
     }
     assert len(logged) == len(patterns)
 

@@ -49,7 +49,9 @@ MAX_REDIRECTS: Final = 20
 # the same pattern (0: no budget). The hop limit ends a chain (next month, next page); this
 # ends what branches: facets, calendars with a next-year link, pages linking new random
 # URLs, pages of thousands of links to pages like themselves. Pages found from an index of
-# another shape cost nothing; pages found only through their own shape stop here.
+# another shape cost nothing; pages found only through their own shape stop here while they
+# look alike (numbers and tokens aside), and a pattern whose pages have shown this many
+# different bodies is trusted: its links are followed, the waiting ones too.
 PATTERN_BUDGET: Final = 25
 
 # -- how the archive is written ------------------------------------------------------------
