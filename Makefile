@@ -7,7 +7,7 @@ SAMPLE_PORT ?= 8000
 PAGES ?= 5000
 RUNS ?= 3
 
-.PHONY: run test lint clean bench bench-large
+.PHONY: run test lint clean bench bench-large bench-traps
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,12 @@ bench: $(STAMP)
 bench-large: $(STAMP)
 	bench/install-deps.sh
 	$(BIN)/python -m bench.large
+
+# Crawl the all-traps site (samplesite/traps.py) and print what each trap kind cost, peak RSS,
+# run time and whether the crawl ended whole (bench/traps.py); AGAINST=DIR also crawls it with
+# the archiver of another checkout, stopped after 300 s.
+bench-traps: $(STAMP)
+	$(BIN)/python -m bench.traps $(if $(AGAINST),--against $(AGAINST))
 
 clean:
 	rm -rf $(VENV) output/*/

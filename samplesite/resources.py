@@ -18,7 +18,7 @@ from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import parse_qs, quote
 
-from samplesite import hostile
+from samplesite import hostile, traps
 
 ETEXT = "/archive/etext"
 HTML_LATIN1 = "text/html; charset=iso-8859-1"
@@ -276,9 +276,10 @@ ROUTES: dict[str, Handler] = {
         "archive/etext/news/chunked-gzip.html", compress=True
     ),
     **hostile.ROUTES,
+    **traps.ROUTES,
 }
 # Handlers that own every path starting with their key, for resources whose URLs never run out.
-PREFIX_ROUTES: dict[str, Handler] = {**hostile.PREFIX_ROUTES}
+PREFIX_ROUTES: dict[str, Handler] = {**hostile.PREFIX_ROUTES, **traps.PREFIX_ROUTES}
 
 
 def respond(request: Request) -> Reply:

@@ -320,6 +320,15 @@ OPTIONS: tuple[Option, ...] = (
         f"(default {defaults.MAX_QUERY_VARIANTS})",
     ),
     Option(
+        "pattern-budget",
+        ("ARCHIVER_PATTERN_BUDGET",),
+        positive_int,
+        metavar="N",
+        help="crawler traps: links a URL pattern (host and path, numbers generalized) may make "
+        "to itself from its own pages; 0: no budget "
+        f"(default {defaults.PATTERN_BUDGET})",
+    ),
+    Option(
         "no-recheck",
         ("ARCHIVER_RECHECK",),
         flag=False,

@@ -10,13 +10,14 @@ Every refusal is a counted decision (``archiver/links/...``, ``archiver/traps/..
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
+from typing import Protocol
 
 from archiver.collection.frontier import Entry, Frontier, Role
 from archiver.model import defaults
 from archiver.model.links import LinkKind
 from archiver.web.scope import Scope, default_prefix
-from archiver.web.traps import TrapGuard
+from archiver.web.traps import Parked, TrapGuard, page_shape
 from archiver.web.urls import is_http, seen_key
 
 logger = logging.getLogger(__name__)
@@ -29,7 +30,10 @@ _PRIORITIES = {(Role.PAGE, LinkKind.NAVIGATION): 0, (Role.PAGE, LinkKind.REQUISI
 # memory grows little past a few thousand pages.
 ADMITTED_URLS = 8_192
 
-Count = Callable[[str], object]  # adds one to a crawl stats counter
+
+class Count(Protocol):
+    def __call__(self, key: str, count: int = 1, /) -> object:
+        """Adds ``count`` (one unless told) to a crawl stats counter."""
 
 
 class Admission:
@@ -53,6 +57,7 @@ class Admission:
         self.count = count
         self.pages_scheduled = 0  # page links admitted: what --max-pages counts
         self._admitted_urls: set[str] = set()
+        self._budget_logged: set[str] = set()  # patterns whose budget ran out, logged once
 
     def follow(
         self,
@@ -101,6 +106,8 @@ class Admission:
             if self.max_depth and depth > self.max_depth:
                 self.count("archiver/links/max_depth")
                 return False
+            if not seed and not hops and referer and not self._within_budget(url, referer, depth):
+                return False
             if self.max_pages and self.pages_scheduled >= self.max_pages:
                 self.count("archiver/links/max_pages")
                 return False
@@ -111,6 +118,51 @@ class Admission:
         self.queue(Entry(key, url, Role.PAGE, kind, depth, seed=seed, referer=referer, hops=hops))
         self._remember(url)
         return True
+
+    def _within_budget(self, url: str, referer: str, depth: int) -> bool:
+        """The pattern budget, for a page link (a redirect's target is the redirect rule's, a
+        requisite comes with its page). Past a path pattern's budget the link is parked, and
+        followed if the pattern's pages turn out to differ (see page_read); past a query
+        space's it is refused. The first of a pattern is logged, the rest only counted: a wide
+        trap page makes thousands.
+
+        archiver/traps/pattern_budget counts links not followed: each link parked (one
+        released later is taken off again) or refused, parked or not."""
+        patterns = self.traps.patterns
+        pattern = patterns.take(url, referer)
+        if pattern is None:
+            return True
+        if pattern.endswith("?*") or patterns.park(pattern, Parked(url, depth, referer)):
+            self.count("archiver/traps/pattern_budget")  # else parked already: counted once
+        if pattern not in self._budget_logged:
+            if len(self._budget_logged) >= ADMITTED_URLS:
+                self._budget_logged.clear()
+            self._budget_logged.add(pattern)
+            logger.info(
+                "not following %s: looks like a crawler trap (pattern_budget: pages of the "
+                "pattern %s have made %d links to it%s; more are counted, not logged)",
+                url, pattern, patterns.budget,
+                "" if pattern.endswith("?*") else ", and look alike so far",
+            )  # fmt: skip
+        return False
+
+    def page_read(self, url: str, body: bytes) -> None:
+        """A page was fetched and its links are about to be followed: if its pattern's budget
+        is being spent, the page's shape is recorded, and links parked for the pattern are
+        followed as far as it now allows (all of them once it is trusted)."""
+        patterns = self.traps.patterns
+        pattern = patterns.sampling(url)
+        if pattern is None:
+            return
+        if patterns.shape(pattern, page_shape(body)):
+            logger.info(
+                "pattern %s: its pages differ (%d shapes), links to it are followed from now "
+                "on, the %d parked included",
+                pattern, patterns.budget, patterns.parked_for(pattern),
+            )  # fmt: skip
+        for link in patterns.release(pattern):
+            self.count("archiver/traps/pattern_budget", -1)
+            self.follow(link.url, LinkKind.NAVIGATION, depth=link.depth, referer=link.referer)
 
     def follow_links(self, links: Iterable[tuple[str, LinkKind]], depth: int, referer: str) -> None:
         """Follow the links found on a page ``depth`` hops from a seed."""

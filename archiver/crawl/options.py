@@ -122,6 +122,7 @@ class CrawlOptions:
                 max_path_repeats=settings.getint("ARCHIVER_MAX_PATH_REPEATS"),
                 max_query_variants=settings.getint("ARCHIVER_MAX_QUERY_VARIANTS"),
                 max_path_segments=settings.getint("ARCHIVER_MAX_PATH_SEGMENTS"),
+                pattern_budget=settings.getint("ARCHIVER_PATTERN_BUDGET"),
             ),
             pushback=PushbackRules(
                 max_retries=settings.getint("ARCHIVER_MAX_RETRIES"),

@@ -134,8 +134,8 @@ class ArchiveSpider(scrapy.Spider):
         assert stats is not None
         return stats
 
-    def count(self, key: str) -> None:
-        self.stats.inc_value(key)
+    def count(self, key: str, count: int = 1, /) -> None:
+        self.stats.inc_value(key, count)
 
     def assemble(self, options: CrawlOptions, run: Run, count: Count) -> None:
         """Build the crawl's parts from the options, around the run's frontier."""
@@ -324,6 +324,9 @@ class ArchiveSpider(scrapy.Spider):
             )
         mime = content_mime(body, content_type)
         links_base = response.url if _has_links(status, mime) else None
+        if links_base is not None:
+            # Here, not where the links are followed: the worker may send them back later.
+            self.admission.page_read(response.url, body)
         if self.reading.worker_reads(mime):
             capture.links_base = links_base  # the worker reads text and links
             if links_base is not None:

@@ -61,6 +61,14 @@ MAX_QUERY_VARIANTS: Final = 500  # distinct query strings for one path (calendar
 MAX_PATH_SEGMENTS: Final = 40
 # Redirects followed in one chain, wherever it wanders: what browsers and Scrapy allow.
 MAX_REDIRECTS: Final = 20
+# Links a URL pattern (host and path, numbers generalized) may make to itself, from pages of
+# the same pattern (0: no budget). The hop limit ends a chain (next month, next page); this
+# ends what branches: facets, calendars with a next-year link, pages linking new random
+# URLs, pages of thousands of links to pages like themselves. Pages found from an index of
+# another shape cost nothing; pages found only through their own shape stop here while they
+# look alike (numbers and tokens aside), and a pattern whose pages have shown this many
+# different bodies is trusted: its links are followed, the waiting ones too.
+PATTERN_BUDGET: Final = 25
 
 # -- servers that push back, hosts that fail (archiver.crawl.hosthealth) -------------------
 # 429/503 answers retried per URL: between Scrapy's 2 and Browsertrix's 4; each answer is
