@@ -101,7 +101,9 @@ def build_summary(stats: dict[str, Any], run: Run, reason: str, ended: datetime)
             fetch_errors=_prefixed(stats, "archiver/fetch_errors/"),
             robots_disallowed=stats.get("archiver/robots/disallowed", 0),
             links=_prefixed(stats, "archiver/links/"),
-            traps=_prefixed(stats, "archiver/traps/"),
+            # Links parked by the pattern budget and followed later are taken off its count:
+            # a kind left at 0 refused nothing.
+            traps={k: v for k, v in _prefixed(stats, "archiver/traps/").items() if v},
             redirects_followed=stats.get("archiver/redirects_followed", 0),
             retries=_prefixed(stats, "archiver/retries/"),
             records=_prefixed(stats, "archiver/records/"),
